@@ -1,0 +1,534 @@
+"""Parameters and the search space.
+
+A parameter knows its kind, its bounds or values, how to check a value and turn it into a plain
+Python value, and (for numeric and ordered parameters) how to map a value to and from [0, 1].
+Ax-style dicts are accepted wherever a parameter is, and they are also the storage format::
+
+    >>> Range("lr", 1e-4, 0.1, log=True).to_dict()["type"]
+    'range'
+    >>> parse_parameter({"name": "n", "type": "range", "bounds": [1, 8], "value_type": "int"})
+    Int(name='n', low=1, high=8, log=False)
+
+The search space is the ordered list of parameters plus the linear constraints; it validates a
+whole parameterization (names, bounds, constraints) and fills in fixed values. Conditional
+parameters and callable constraints belong here too, when they come: ``SearchSpace.validate`` is
+the single place that decides whether a parameterization is valid.
+"""
+
+from __future__ import annotations
+
+import math
+import numbers
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any, ClassVar
+
+from axnb.errors import InvalidParameterError
+
+Value = float | int | str | bool
+
+_AX_KEYS = {
+    "name", "type", "bounds", "value_type", "log_scale", "values", "is_ordered", "value",
+    "is_fidelity", "target_value", "digits", "sort_values", "is_task", "parameter_type",
+}
+
+
+def plain(value: Any) -> Any:
+    """Turn numpy / torch scalars and 0-d arrays into plain Python values."""
+    if isinstance(value, (bool, int, float, str)) or value is None:
+        return value
+    item = getattr(value, "item", None)
+    if callable(item):
+        try:
+            return item()
+        except (ValueError, RuntimeError, TypeError):
+            pass
+    return value
+
+
+def _is_number(value: Any) -> bool:
+    return isinstance(value, numbers.Real) and not isinstance(value, bool)
+
+
+def _check_name(name: Any) -> str:
+    if not isinstance(name, str) or not name.strip():
+        raise InvalidParameterError(
+            f"Parameter name {name!r} is not valid: give a non-empty string such as 'x1'."
+        )
+    return name
+
+
+@dataclass(frozen=True)
+class Parameter:
+    """Base class of all parameters."""
+
+    name: str
+    kind: ClassVar[str] = ""
+
+    @property
+    def is_numeric(self) -> bool:
+        """True for parameters that live on a numeric axis (ranges and ordered number choices)."""
+        return False
+
+    def validate(self, value: Any) -> Value:
+        """Return ``value`` as a plain Python value, or raise ``InvalidParameterError``."""
+        raise NotImplementedError
+
+    def to_dict(self) -> dict[str, Any]:
+        """Ax-style dict (also axnb's storage format)."""
+        raise NotImplementedError
+
+
+@dataclass(frozen=True)
+class Range(Parameter):
+    """A float in ``[low, high]``, optionally on a log scale.
+
+    >>> Range("lr", 1e-6, 0.4, log=True)
+    Range(name='lr', low=1e-06, high=0.4, log=True)
+    """
+
+    low: float = 0.0
+    high: float = 1.0
+    log: bool = False
+    kind: ClassVar[str] = "range"
+
+    def __post_init__(self) -> None:
+        _check_name(self.name)
+        _check_bounds(self.name, self.low, self.high, self.log)
+        object.__setattr__(self, "low", float(plain(self.low)))
+        object.__setattr__(self, "high", float(plain(self.high)))
+        object.__setattr__(self, "log", bool(self.log))
+
+    @property
+    def is_numeric(self) -> bool:
+        return True
+
+    def validate(self, value: Any) -> float:
+        value = plain(value)
+        if not _is_number(value) or not math.isfinite(value):
+            raise InvalidParameterError(
+                f"Parameter '{self.name}' needs a finite number in [{self.low}, {self.high}], "
+                f"got {value!r}."
+            )
+        value = float(value)
+        slack = 1e-12 * max(1.0, abs(self.low), abs(self.high))
+        if value < self.low - slack or value > self.high + slack:
+            raise InvalidParameterError(
+                f"Parameter '{self.name}' = {value!r} is out of bounds [{self.low}, {self.high}]."
+            )
+        return min(max(value, self.low), self.high)
+
+    def to_unit(self, value: float) -> float:
+        """Map a value to [0, 1] (in log space for log parameters)."""
+        return _to_unit(float(value), self.low, self.high, self.log)
+
+    def from_unit(self, u: float) -> float:
+        """Map a point of [0, 1] back to a value (inverse of ``to_unit``)."""
+        return min(max(_from_unit(u, self.low, self.high, self.log), self.low), self.high)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"name": self.name, "type": "range", "bounds": [self.low, self.high],
+                "value_type": "float", "log_scale": self.log}
+
+
+@dataclass(frozen=True)
+class Int(Parameter):
+    """An integer in ``[low, high]`` (both included), optionally on a log scale.
+
+    >>> Int("layers", 1, 8)
+    Int(name='layers', low=1, high=8, log=False)
+    """
+
+    low: int = 0
+    high: int = 1
+    log: bool = False
+    kind: ClassVar[str] = "int"
+
+    def __post_init__(self) -> None:
+        _check_name(self.name)
+        for label, bound in (("low", self.low), ("high", self.high)):
+            bound = plain(bound)
+            if not _is_number(bound) or not float(bound).is_integer():
+                raise InvalidParameterError(
+                    f"Int parameter '{self.name}' needs integer bounds; {label} is {bound!r}. "
+                    f"Use axnb.Range for a float parameter."
+                )
+        _check_bounds(self.name, self.low, self.high, self.log)
+        object.__setattr__(self, "low", int(plain(self.low)))
+        object.__setattr__(self, "high", int(plain(self.high)))
+        object.__setattr__(self, "log", bool(self.log))
+
+    @property
+    def is_numeric(self) -> bool:
+        return True
+
+    def validate(self, value: Any) -> int:
+        value = plain(value)
+        if not _is_number(value) or not math.isfinite(value) or not float(value).is_integer():
+            raise InvalidParameterError(
+                f"Parameter '{self.name}' needs an integer in [{self.low}, {self.high}], "
+                f"got {value!r}."
+            )
+        value = int(value)
+        if value < self.low or value > self.high:
+            raise InvalidParameterError(
+                f"Parameter '{self.name}' = {value!r} is out of bounds [{self.low}, {self.high}]."
+            )
+        return value
+
+    def to_unit(self, value: float) -> float:
+        """Map a value to [0, 1] (in log space for log parameters)."""
+        return _to_unit(float(value), self.low, self.high, self.log)
+
+    def from_unit(self, u: float) -> int:
+        """Map a point of [0, 1] back to the nearest valid integer."""
+        raw = _from_unit(u, self.low, self.high, self.log)
+        return int(min(max(round(raw), self.low), self.high))
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"name": self.name, "type": "range", "bounds": [self.low, self.high],
+                "value_type": "int", "log_scale": self.log}
+
+
+@dataclass(frozen=True)
+class Choice(Parameter):
+    """One of a list of values (str, int, float or bool, all of one type).
+
+    ``ordered`` defaults to True for numbers and False otherwise; ordered choices are modelled
+    on one axis, unordered ones as categories.
+
+    >>> Choice("opt", ["adam", "sgd"]).ordered
+    False
+    >>> Choice("batch", [16, 32, 64]).ordered
+    True
+    """
+
+    values: tuple[Value, ...] = ()
+    ordered: bool | None = None
+    kind: ClassVar[str] = "choice"
+
+    def __post_init__(self) -> None:
+        _check_name(self.name)
+        if isinstance(self.values, (str, bytes)) or not isinstance(self.values, Iterable):
+            raise InvalidParameterError(
+                f"Choice parameter '{self.name}' needs a list of values, got {self.values!r}."
+            )
+        values = tuple(plain(v) for v in self.values)
+        if not values:
+            raise InvalidParameterError(
+                f"Choice parameter '{self.name}' has no values: give at least two, "
+                f"e.g. Choice('{self.name}', ['a', 'b'])."
+            )
+        if len(values) == 1:
+            raise InvalidParameterError(
+                f"Choice parameter '{self.name}' has a single value {values[0]!r}: "
+                f"use axnb.Fixed('{self.name}', {values[0]!r}) instead."
+            )
+        types = {_value_type(v, self.name) for v in values}
+        if types == {"int", "float"}:
+            values = tuple(float(v) for v in values)
+            types = {"float"}
+        if len(types) > 1:
+            raise InvalidParameterError(
+                f"Choice parameter '{self.name}' mixes value types {sorted(types)}: "
+                f"give values of one type (all str, all numbers or all bool)."
+            )
+        if any(isinstance(v, float) and not math.isfinite(v) for v in values):
+            raise InvalidParameterError(
+                f"Choice parameter '{self.name}' has a non-finite value: use finite numbers."
+            )
+        if len(set(values)) != len(values):
+            dupes = sorted({repr(v) for v in values if values.count(v) > 1})
+            raise InvalidParameterError(
+                f"Choice parameter '{self.name}' lists {', '.join(dupes)} more than once: "
+                f"give each value once."
+            )
+        ordered = self.ordered
+        if ordered is None:
+            ordered = types <= {"int", "float"}
+        object.__setattr__(self, "values", values)
+        object.__setattr__(self, "ordered", bool(ordered))
+
+    @property
+    def value_type(self) -> str:
+        """'str', 'int', 'float' or 'bool'."""
+        return _value_type(self.values[0], self.name)
+
+    @property
+    def is_numeric(self) -> bool:
+        return bool(self.ordered) and self.value_type in ("int", "float")
+
+    def validate(self, value: Any) -> Value:
+        value = plain(value)
+        for candidate in self.values:
+            if type(candidate) is type(value) and candidate == value:
+                return candidate
+            if (
+                _is_number(candidate) and _is_number(value) and float(candidate) == float(value)
+            ):
+                return candidate
+        raise InvalidParameterError(
+            f"Parameter '{self.name}' = {value!r} is not one of its values {list(self.values)}."
+        )
+
+    def index(self, value: Any) -> int:
+        """Position of a (valid) value in ``values``."""
+        return self.values.index(self.validate(value))
+
+    def to_unit(self, value: Any) -> float:
+        """Ordered choices: the value's position scaled to [0, 1]."""
+        return self.index(value) / (len(self.values) - 1)
+
+    def from_unit(self, u: float) -> Value:
+        """Ordered choices: the value nearest to position ``u`` of [0, 1]."""
+        i = round(min(max(u, 0.0), 1.0) * (len(self.values) - 1))
+        return self.values[int(i)]
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"name": self.name, "type": "choice", "values": list(self.values),
+                "value_type": self.value_type, "is_ordered": self.ordered}
+
+
+@dataclass(frozen=True)
+class Fixed(Parameter):
+    """A parameter held at one value; it is passed to the evaluation function but never tuned.
+
+    >>> Fixed("epochs", 10).value
+    10
+    """
+
+    value: Value = 0
+    kind: ClassVar[str] = "fixed"
+
+    def __post_init__(self) -> None:
+        _check_name(self.name)
+        value = plain(self.value)
+        _value_type(value, self.name)
+        object.__setattr__(self, "value", value)
+
+    def validate(self, value: Any) -> Value:
+        value = plain(value)
+        same_kind = isinstance(value, bool) == isinstance(self.value, bool) and (
+            _is_number(value) == _is_number(self.value)
+        )
+        if not same_kind or value != self.value:
+            raise InvalidParameterError(
+                f"Parameter '{self.name}' is fixed at {self.value!r}, got {value!r}."
+            )
+        return self.value
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"name": self.name, "type": "fixed", "value": self.value}
+
+
+def _value_type(value: Any, name: str) -> str:
+    if isinstance(value, bool):
+        return "bool"
+    if isinstance(value, int):
+        return "int"
+    if isinstance(value, float):
+        return "float"
+    if isinstance(value, str):
+        return "str"
+    raise InvalidParameterError(
+        f"Parameter '{name}' has value {value!r} of type {type(value).__name__}: "
+        f"values must be str, int, float or bool."
+    )
+
+
+def _check_bounds(name: str, low: Any, high: Any, log: bool) -> None:
+    low, high = plain(low), plain(high)
+    for label, bound in (("low", low), ("high", high)):
+        if not _is_number(bound) or not math.isfinite(bound):
+            raise InvalidParameterError(
+                f"Parameter '{name}' needs finite numeric bounds; {label} is {bound!r}."
+            )
+    if low >= high:
+        raise InvalidParameterError(
+            f"Parameter '{name}' has low={low!r} >= high={high!r}: low must be below high "
+            f"(use axnb.Fixed for a constant)."
+        )
+    if log and low <= 0:
+        raise InvalidParameterError(
+            f"Parameter '{name}' is on a log scale but low={low!r} <= 0: log-scale bounds must "
+            f"be positive, e.g. Range('{name}', 1e-6, {high!r}, log=True)."
+        )
+
+
+def _to_unit(value: float, low: float, high: float, log: bool) -> float:
+    if log:
+        return (math.log(value) - math.log(low)) / (math.log(high) - math.log(low))
+    return (value - low) / (high - low)
+
+
+def _from_unit(u: float, low: float, high: float, log: bool) -> float:
+    u = min(max(float(u), 0.0), 1.0)
+    if log:
+        return math.exp(math.log(low) + u * (math.log(high) - math.log(low)))
+    return low + u * (high - low)
+
+
+def parse_parameter(spec: Parameter | Mapping[str, Any]) -> Parameter:
+    """A parameter from a ``Parameter`` or an Ax-style dict.
+
+    >>> parse_parameter({"name": "x1", "type": "range", "bounds": [-10.0, 10.0]})
+    Range(name='x1', low=-10.0, high=10.0, log=False)
+    """
+    if isinstance(spec, Parameter):
+        return spec
+    if not isinstance(spec, Mapping):
+        raise InvalidParameterError(
+            f"A parameter must be axnb.Range/Int/Choice/Fixed or an Ax-style dict, "
+            f"got {spec!r}."
+        )
+    name = _check_name(spec.get("name"))
+    unknown = set(spec) - _AX_KEYS
+    if "dependents" in unknown:
+        raise InvalidParameterError(
+            f"Parameter '{name}' has 'dependents': conditional (hierarchical) parameters are "
+            f"not supported yet. Flatten the space: include every sub-parameter and ignore the "
+            f"ones that do not apply in your evaluation function."
+        )
+    if unknown:
+        raise InvalidParameterError(
+            f"Parameter '{name}' has unknown keys {sorted(unknown)}; accepted keys are "
+            f"{sorted(_AX_KEYS)}."
+        )
+    kind = spec.get("type")
+    value_type = spec.get("value_type")
+    if kind == "range":
+        bounds = spec.get("bounds")
+        if not isinstance(bounds, Sequence) or isinstance(bounds, str) or len(bounds) != 2:
+            raise InvalidParameterError(
+                f"Range parameter '{name}' needs 'bounds': [low, high], got {bounds!r}."
+            )
+        log = bool(spec.get("log_scale", False))
+        if value_type == "int":
+            return Int(name, bounds[0], bounds[1], log=log)
+        if value_type not in (None, "float"):
+            raise InvalidParameterError(
+                f"Range parameter '{name}' has value_type {value_type!r}: use 'float' or 'int'."
+            )
+        return Range(name, bounds[0], bounds[1], log=log)
+    if kind == "choice":
+        values = spec.get("values")
+        if values is None:
+            raise InvalidParameterError(f"Choice parameter '{name}' needs 'values': [...].")
+        return Choice(name, _coerce_values(values, value_type, name), spec.get("is_ordered"))
+    if kind == "fixed":
+        if "value" not in spec:
+            raise InvalidParameterError(f"Fixed parameter '{name}' needs 'value'.")
+        return Fixed(name, spec["value"])
+    raise InvalidParameterError(
+        f"Parameter '{name}' has type {kind!r}: use 'range', 'choice' or 'fixed'."
+    )
+
+
+def _coerce_values(values: Any, value_type: str | None, name: str) -> tuple[Value, ...]:
+    if isinstance(values, (str, bytes)) or not isinstance(values, Iterable):
+        raise InvalidParameterError(f"Choice parameter '{name}' needs a list of values.")
+    values = [plain(v) for v in values]
+    if value_type == "float":
+        return tuple(float(v) if _is_number(v) else v for v in values)
+    if value_type == "int":
+        return tuple(int(v) if _is_number(v) and float(v).is_integer() else v for v in values)
+    return tuple(values)
+
+
+@dataclass
+class SearchSpace:
+    """The ordered parameters of an experiment and its linear constraints."""
+
+    parameters: list[Parameter]
+    constraints: list[Any] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        seen: set[str] = set()
+        for p in self.parameters:
+            if p.name in seen:
+                raise InvalidParameterError(
+                    f"Parameter name '{p.name}' is used twice: give each parameter its own name."
+                )
+            seen.add(p.name)
+        if not self.parameters:
+            raise InvalidParameterError("An experiment needs at least one parameter.")
+        if all(isinstance(p, Fixed) for p in self.parameters):
+            raise InvalidParameterError(
+                "Every parameter is Fixed: add at least one Range, Int or Choice to tune."
+            )
+
+    @classmethod
+    def build(
+        cls, parameters: Iterable[Parameter | Mapping[str, Any]], constraints: Iterable[Any] = ()
+    ) -> SearchSpace:
+        """Parse parameters (objects or Ax dicts) and constraint strings into a space."""
+        from axnb.constraints import parse_constraint
+
+        if isinstance(parameters, (str, bytes, Mapping)) or not isinstance(parameters, Iterable):
+            raise InvalidParameterError(
+                "parameters must be a list of axnb.Range/Int/Choice/Fixed or Ax-style dicts."
+            )
+        space = cls([parse_parameter(p) for p in parameters])
+        if isinstance(constraints, str):
+            constraints = [constraints]
+        space.constraints = [parse_constraint(c, space) for c in constraints or ()]
+        return space
+
+    @property
+    def names(self) -> list[str]:
+        return [p.name for p in self.parameters]
+
+    @property
+    def tunable(self) -> list[Parameter]:
+        """Parameters that are not Fixed."""
+        return [p for p in self.parameters if not isinstance(p, Fixed)]
+
+    def __getitem__(self, name: str) -> Parameter:
+        for p in self.parameters:
+            if p.name == name:
+                return p
+        raise InvalidParameterError(
+            f"Unknown parameter '{name}'; the parameters are {self.names}."
+        )
+
+    def __contains__(self, name: object) -> bool:
+        return any(p.name == name for p in self.parameters)
+
+    def validate(
+        self, params: Mapping[str, Any], *, partial: bool = False, check_constraints: bool = True
+    ) -> dict[str, Value]:
+        """Check a parameterization and return it as plain values in parameter order.
+
+        Fixed parameters may be left out (they are filled in). With ``partial=True`` other
+        parameters may be left out too and constraints are not checked (used for pinning).
+        """
+        if not isinstance(params, Mapping):
+            raise InvalidParameterError(
+                f"Parameters must be a dict of name -> value, got {type(params).__name__}."
+            )
+        unknown = [k for k in params if k not in self]
+        if unknown:
+            raise InvalidParameterError(
+                f"Unknown parameter(s) {unknown}; the parameters are {self.names}."
+            )
+        out: dict[str, Value] = {}
+        missing = []
+        for p in self.parameters:
+            if p.name in params:
+                out[p.name] = p.validate(params[p.name])
+            elif isinstance(p, Fixed):
+                out[p.name] = p.value
+            elif not partial:
+                missing.append(p.name)
+        if missing:
+            raise InvalidParameterError(
+                f"Missing value(s) for parameter(s) {missing}: give every parameter that is "
+                f"not Fixed."
+            )
+        if check_constraints and not partial:
+            for c in self.constraints:
+                c.check(out)
+        return out
+
+    def to_dicts(self) -> list[dict[str, Any]]:
+        return [p.to_dict() for p in self.parameters]
