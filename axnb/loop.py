@@ -1,0 +1,367 @@
+"""Loops: ``Experiment.run`` and the Ax-compatible ``optimize``.
+
+``run`` keeps up to ``parallel`` evaluations in flight on any ``concurrent.futures.Executor``
+(thread or process pool, a Dask client's ``get_executor()``), asks the experiment for new
+suggestions as slots free up (running trials are pending points), and records each result as
+it arrives. An exception in the evaluation function fails that trial with its traceback; the
+loop goes on. Ctrl-C abandons the trials in flight (the file stays consistent) and re-raises.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import inspect
+import json
+import pickle
+import threading
+import traceback
+import warnings
+from collections.abc import Callable, Iterable, Mapping
+from concurrent.futures import FIRST_COMPLETED, Executor, Future, ThreadPoolExecutor, wait
+from typing import TYPE_CHECKING, Any, NamedTuple
+
+from axnb.errors import TrialError
+from axnb.space import Parameter, Value, plain
+
+if TYPE_CHECKING:
+    from axnb.experiment import Experiment
+    from axnb.trial import Trial
+
+Evaluation = Callable[[dict[str, Value]], Any]
+
+
+class RunHandle:
+    """A run going on in a background thread: ``wait()``, ``stop()``, ``done``."""
+
+    def __init__(self, runner: _Runner) -> None:
+        self._runner = runner
+        self._thread = threading.Thread(target=runner.run_catching, name="axnb-run", daemon=True)
+        self._thread.start()
+
+    @property
+    def done(self) -> bool:
+        """True once the run has finished (all trials evaluated, or stopped)."""
+        return not self._thread.is_alive()
+
+    @property
+    def error(self) -> BaseException | None:
+        """The exception that ended the loop itself, if any (trial failures are not errors)."""
+        return self._runner.error
+
+    @property
+    def trials(self) -> list[Trial]:
+        """Trials this run created so far."""
+        return list(self._runner.launched)
+
+    def wait(self, timeout: float | None = None) -> bool:
+        """Block until the run ends (or ``timeout`` seconds pass); True when it ended.
+        Re-raises an error that ended the loop."""
+        self._thread.join(timeout)
+        if self.done and self._runner.error is not None:
+            raise self._runner.error
+        return self.done
+
+    def stop(self, wait: bool = True) -> None:
+        """Start no new trials; the ones in flight finish and are recorded."""
+        self._runner.stop.set()
+        if wait:
+            self._thread.join()
+
+    def __repr__(self) -> str:
+        state = "done" if self.done else "running"
+        return f"<axnb.RunHandle {state}: {len(self._runner.launched)} trials launched>"
+
+
+class _Runner:
+    def __init__(
+        self,
+        exp: Experiment,
+        f: Evaluation,
+        trials: int,
+        parallel: int,
+        executor: Executor | None,
+        progress: bool,
+    ) -> None:
+        self.exp, self.f, self.total, self.parallel = exp, f, trials, parallel
+        self.executor = executor
+        self.progress = progress
+        self.stop = threading.Event()
+        self.launched: list[Trial] = []
+        self.error: BaseException | None = None
+
+    def run_catching(self) -> None:
+        try:
+            self.run()
+        except BaseException as e:  # surfaced by RunHandle.wait()
+            self.error = e
+
+    def run(self) -> None:
+        from tqdm.auto import tqdm
+
+        from axnb.experiment import best_observed
+
+        bar = tqdm(total=self.total, desc=self.exp.name, disable=not self.progress, leave=True)
+        own = None
+        executor = self.executor
+        if executor is None and self.parallel > 1:
+            executor = own = ThreadPoolExecutor(self.parallel, thread_name_prefix="axnb-eval")
+        inflight: dict[Future, Trial] = {}
+        current: Trial | None = None
+        try:
+            while True:
+                free = min(self.parallel - len(inflight), self.total - len(self.launched))
+                if free > 0 and not self.stop.is_set():
+                    new = self.exp.suggest(n=free)
+                    self.launched.extend(new)
+                    for trial in new:
+                        if executor is None:
+                            current = trial
+                            self._evaluate_inline(trial)
+                            current = None
+                            self._tick(bar, best_observed(self.exp))
+                        else:
+                            inflight[executor.submit(self.f, dict(trial.parameters))] = trial
+                    continue
+                if not inflight:
+                    break
+                finished, _ = wait(list(inflight), timeout=1.0, return_when=FIRST_COMPLETED)
+                for future in finished:
+                    self._record(inflight.pop(future), future)
+                    self._tick(bar, best_observed(self.exp))
+        except BaseException:
+            for future in inflight:
+                future.cancel()
+            for trial in [*inflight.values(), *([current] if current else [])]:
+                _abandon_quietly(self.exp, trial, "interrupted: the loop stopped")
+            raise
+        finally:
+            bar.close()
+            if own is not None:
+                own.shutdown(wait=False, cancel_futures=True)
+
+    def _tick(self, bar: Any, best: float | None) -> None:
+        bar.update(1)
+        if best is not None:
+            bar.set_postfix({f"best {self.exp.objective.metric}": f"{best:.6g}"}, refresh=True)
+
+    def _evaluate_inline(self, trial: Trial) -> None:
+        try:
+            value = self.f(dict(trial.parameters))
+        except Exception as e:
+            _fail_quietly(self.exp, trial, _format(e))
+            return
+        self._complete(trial, value)
+
+    def _record(self, trial: Trial, future: Future) -> None:
+        error = future.exception()
+        if error is not None:
+            _fail_quietly(self.exp, trial, _format(error))
+            if _is_pickling_error(error):
+                raise ValueError(
+                    "The evaluation function or its result cannot be sent to the executor's "
+                    "worker processes (it cannot be pickled). Define the function at module "
+                    "top level (not a lambda or a function defined in a notebook cell for a "
+                    "process pool), or use a thread pool / parallel= without executor=."
+                ) from error
+            return
+        self._complete(trial, future.result())
+
+    def _complete(self, trial: Trial, value: Any) -> None:
+        try:
+            self.exp.complete(trial.index, value)
+        except TrialError as e:
+            if self.exp.trial(trial.index).status != "running":  # finished elsewhere meanwhile
+                warnings.warn(f"axnb: trial {trial.index} was already {e}", stacklevel=2)
+                return
+            _fail_quietly(self.exp, trial, f"invalid result {value!r}: {e}")
+
+
+def _format(error: BaseException) -> str:
+    return "".join(traceback.format_exception(error)).rstrip()
+
+
+def _is_pickling_error(error: BaseException) -> bool:
+    text = str(error)
+    return isinstance(error, pickle.PicklingError) or (
+        isinstance(error, (AttributeError, TypeError))
+        and ("pickle" in text or "Can't get local object" in text)
+    )
+
+
+def _fail_quietly(exp: Experiment, trial: Trial, reason: str) -> None:
+    if exp.trial(trial.index).status == "running":
+        exp.fail(trial.index, reason=reason)
+
+
+def _abandon_quietly(exp: Experiment, trial: Trial, reason: str) -> None:
+    try:
+        if exp.trial(trial.index).status == "running":
+            exp.abandon(trial.index, reason=reason)
+    except Exception:  # never mask the interrupt that got us here
+        pass
+
+
+def run(
+    exp: Experiment,
+    f: Evaluation,
+    trials: int = 30,
+    parallel: int = 1,
+    executor: Executor | None = None,
+    background: bool = False,
+    progress: bool = True,
+) -> RunHandle | None:
+    """See ``Experiment.run``."""
+    if not callable(f):
+        raise ValueError(f"The evaluation function must be callable, got {f!r}.")
+    trials, parallel = plain(trials), plain(parallel)
+    if isinstance(trials, bool) or not isinstance(trials, int) or trials < 0:
+        raise ValueError(f"trials must be an integer >= 0, got {trials!r}.")
+    if isinstance(parallel, bool) or not isinstance(parallel, int) or parallel < 1:
+        raise ValueError(f"parallel must be an integer >= 1, got {parallel!r}.")
+    if executor is not None and not callable(getattr(executor, "submit", None)):
+        raise ValueError(
+            f"executor must be a concurrent.futures.Executor (with .submit), got {executor!r}; "
+            f"for Dask use client.get_executor()."
+        )
+    runner = _Runner(exp, f, trials, parallel, executor, progress)
+    if background:
+        return RunHandle(runner)
+    runner.run()
+    return None
+
+
+# --------------------------------------------------------------------- optimize()
+class BestValues(tuple):
+    """Ax-style ``(means, covariances)`` that also reads like ``{metric: (mean, sem)}``:
+    ``values[0]["loss"]`` and ``values["loss"]`` both work."""
+
+    def __new__(cls, result: Mapping[str, tuple[float, float | None]]) -> BestValues:
+        means = {m: mean for m, (mean, _) in result.items()}
+        covariances = {
+            m: {m: (float("nan") if sem is None else sem**2)} for m, (_, sem) in result.items()
+        }
+        obj = super().__new__(cls, (means, covariances))
+        obj._result = dict(result)
+        return obj
+
+    def __getitem__(self, key: Any) -> Any:
+        if isinstance(key, str):
+            return self._result[key]
+        return super().__getitem__(key)
+
+    def keys(self) -> Iterable[str]:
+        return self._result.keys()
+
+    def items(self) -> Iterable[tuple[str, tuple[float, float | None]]]:
+        return self._result.items()
+
+
+class Model:
+    """The experiment's model, as ``optimize`` returns it (Ax's ``model``)."""
+
+    def __init__(self, experiment: Experiment) -> None:
+        self.experiment = experiment
+
+    def predict(self, points: Any) -> dict[str, tuple[list, list]]:
+        """``{metric: (means, sems)}`` at a parameterization or a list of them."""
+        return self.experiment.predict(points)
+
+    def __repr__(self) -> str:
+        return f"<axnb.Model of experiment '{self.experiment.name}'>"
+
+
+class OptimizeResult(NamedTuple):
+    """What ``optimize`` returns; unpacks like Ax's 4-tuple."""
+
+    best_parameters: dict[str, Value] | None
+    values: BestValues | None
+    experiment: Experiment
+    model: Model
+
+    @property
+    def best_values(self) -> BestValues | None:
+        return self.values
+
+
+def optimize(
+    parameters: Iterable[Parameter | Mapping[str, Any]],
+    evaluation_function: Evaluation,
+    total_trials: int = 20,
+    minimize: bool = True,
+    objective_name: str | None = "objective",
+    constraints: Iterable[str] | None = None,
+    outcome_constraints: Iterable[str] | None = None,
+    seed: int | None = None,
+    parallel: int = 1,
+    executor: Executor | None = None,
+    path: str | None = None,
+    experiment_name: str | None = None,
+    initial_trials: int | None = None,
+    progress: bool = True,
+    parameter_constraints: Iterable[str] | None = None,
+    random_seed: int | None = None,
+    arms_per_trial: int = 1,
+) -> OptimizeResult:
+    """Run a whole optimization in one call, like Ax's ``optimize``.
+
+    >>> best_parameters, values, experiment, model = optimize(          # doctest: +SKIP
+    ...     parameters=[{"name": "x1", "type": "range", "bounds": [-10.0, 10.0]},
+    ...                 {"name": "x2", "type": "range", "bounds": [-10.0, 10.0]}],
+    ...     evaluation_function=lambda p: (p["x1"] + 2*p["x2"] - 7)**2
+    ...                                   + (2*p["x1"] + p["x2"] - 5)**2,
+    ...     minimize=True)
+
+    The experiment is saved as ``<experiment_name>.axnb.json`` in the working directory
+    (default name: ``optimize-<hash of the problem and the function>``). Running the same call
+    again resumes it: only the trials still missing from ``total_trials`` are run.
+    Ax's ``parameter_constraints`` and ``random_seed`` are accepted as aliases.
+    """
+    from axnb.experiment import Experiment
+
+    if parameter_constraints is not None:
+        if constraints is not None:
+            raise ValueError("Give constraints= or parameter_constraints=, not both.")
+        constraints = parameter_constraints
+    if random_seed is not None:
+        if seed is not None:
+            raise ValueError("Give seed= or random_seed=, not both.")
+        seed = random_seed
+    if arms_per_trial != 1:
+        raise ValueError("arms_per_trial must be 1; use parallel= for batches.")
+    if not callable(evaluation_function):
+        raise ValueError(f"evaluation_function must be callable, got {evaluation_function!r}.")
+    parameters = list(parameters)
+    name = experiment_name or _default_name(
+        parameters, constraints, outcome_constraints, objective_name, minimize, seed,
+        evaluation_function,
+    )
+    exp = Experiment(
+        name, parameters, constraints=constraints, objective=objective_name or "objective",
+        minimize=minimize, outcome_constraints=outcome_constraints, path=path, seed=seed,
+        initial_trials=initial_trials,
+    )
+    for trial in exp.trials:  # left running by a loop that died with its kernel
+        if trial.is_running:
+            exp.abandon(trial.index, reason="orphaned: the loop that ran it stopped")
+    done = sum(t.status in ("completed", "failed") for t in exp.trials)
+    if done and progress:
+        print(f"axnb: resuming {exp.path.name} with {done} of {total_trials} trials done.")
+    exp.run(evaluation_function, trials=max(total_trials - done, 0), parallel=parallel,
+            executor=executor, progress=progress)
+    best_parameters, values = None, None
+    if any(t.is_completed for t in exp.trials):
+        best_parameters, result = exp.best()
+        values = BestValues(result)
+    return OptimizeResult(best_parameters, values, exp, Model(exp))
+
+
+def _default_name(*parts: Any) -> str:
+    *config, f = parts
+    config[0] = [p.to_dict() if isinstance(p, Parameter) else p for p in config[0]]
+    try:
+        source = inspect.getsource(f)
+    except (OSError, TypeError):
+        code = getattr(f, "__code__", None)
+        source = repr((code.co_code, code.co_consts)) if code else repr(f)
+    blob = json.dumps(config, sort_keys=True, default=repr) + source
+    return "optimize-" + hashlib.sha1(blob.encode()).hexdigest()[:8]
