@@ -9,6 +9,8 @@
 Importing axnb is light: torch and BoTorch load when the first model is fit.
 """
 
+from typing import TYPE_CHECKING
+
 from axnb.errors import (
     AxnbError,
     ConfigurationMismatchError,
@@ -24,7 +26,18 @@ from axnb.loop import OptimizeResult, RunHandle, optimize
 from axnb.space import Choice, Fixed, Int, Parameter, Range
 from axnb.trial import Trial
 
+if TYPE_CHECKING:
+    from axnb.widgets.builder import Builder
+
 __version__ = "0.1.0"
+
+
+def builder() -> "Builder":
+    """Experiment builder widget: a form that creates an Experiment and shows its code."""
+    from axnb.widgets.builder import Builder
+
+    return Builder()
+
 
 __all__ = [
     "AxnbError",
@@ -45,6 +58,7 @@ __all__ = [
     "Trial",
     "TrialError",
     "__version__",
+    "builder",
     "load",
     "optimize",
 ]

@@ -48,8 +48,11 @@ from axnb.trial import (
 if TYPE_CHECKING:
     import pandas as pd
 
+    from axnb.analysis import Plots
     from axnb.engine import Engine
     from axnb.loop import RunHandle
+    from axnb.widgets.dashboard import Dashboard
+    from axnb.widgets.panel import Panel
 
 Listener = Callable[[str, list[Trial]], None]
 _DIRECTIONS = {"min": True, "minimize": True, "max": False, "maximize": False}
@@ -372,6 +375,32 @@ class Experiment:
 
         return run(self, f, trials=trials, parallel=parallel, executor=executor,
                    background=background, progress=progress)
+
+    # ----------------------------------------------------------------- views
+    @property
+    def plot(self) -> Plots:
+        """Plotly analyses: ``exp.plot.contour("x1", "x2")``, ``.slice``, ``.progress``, ..."""
+        from axnb.analysis import Plots
+
+        return Plots(self)
+
+    def report(self, path: str | os.PathLike[str] = "report.html") -> Path:
+        """Write a standalone HTML report (works offline) and return its path."""
+        from axnb.report import write_report
+
+        return write_report(self, path)
+
+    def dashboard(self) -> Dashboard:
+        """Live dashboard widget (contour, slice, progress, trials) that follows changes."""
+        from axnb.widgets.dashboard import Dashboard
+
+        return Dashboard(self)
+
+    def panel(self) -> Panel:
+        """Human-in-the-loop widget: suggest, edit, accept, complete, fail, attach."""
+        from axnb.widgets.panel import Panel
+
+        return Panel(self)
 
     # ----------------------------------------------------------------- events
     def subscribe(self, listener: Listener) -> Callable[[], None]:
