@@ -16,7 +16,7 @@ VENV   := .venv
 PY     := $(VENV)/bin/python
 PIP    := $(VENV)/bin/pip
 TORCH  := torch==2.13.0
-PIP_INSTALL := $(PIP) install --progress-bar off
+PIP_INSTALL := $(PIP) install --quiet --progress-bar off
 
 # Extra pytest arguments, e.g. `make test PYTEST_ARGS="-m 'not slow' -x"`.
 PYTEST_ARGS ?=

@@ -11,6 +11,7 @@ resumes it. Exits non-zero when a cell raises.
 from __future__ import annotations
 
 import argparse
+import re
 import sys
 import time
 from pathlib import Path
@@ -18,6 +19,8 @@ from pathlib import Path
 import nbformat
 from nbclient import NotebookClient
 from nbclient.exceptions import CellExecutionError
+
+ANSI = re.compile(r"\x1b\[[0-9;]*m")
 
 
 def cell_text(cell: nbformat.NotebookNode) -> str:
@@ -32,7 +35,7 @@ def cell_text(cell: nbformat.NotebookNode) -> str:
                 parts.append(data["text/plain"] + "\n")
         elif out.output_type == "error":
             parts.append("\n".join(out.traceback) + "\n")
-    return "".join(parts)
+    return ANSI.sub("", "".join(parts))
 
 
 def experiment_files(folder: Path) -> dict[Path, int]:
@@ -83,11 +86,13 @@ def main(argv: list[str] | None = None) -> int:
     elapsed = time.perf_counter() - start
 
     for cell in nb.cells:
-        if cell.cell_type == "code" and cell.get("outputs"):
+        text = cell_text(cell).rstrip() if cell.cell_type == "code" else ""
+        if text:
             print(f"\n--- In [{cell.get('execution_count') or ' '}]")
-            print(cell_text(cell).rstrip())
+            print(text)
     if failed is not None:
-        print(f"\n{args.notebook} FAILED after {elapsed:.1f} s:\n{failed}", file=sys.stderr)
+        error = f"{failed.ename}: {failed.evalue}"
+        print(f"\n{args.notebook} FAILED after {elapsed:.1f} s: {error}", file=sys.stderr)
         return 1
     print(f"\n{args.notebook} ran in {elapsed:.1f} s.")
 
