@@ -1,0 +1,42 @@
+"""Notebook widgets: the live dashboard, the human-in-the-loop panel and the builder.
+
+    dash = exp.dashboard()      # contour / slice / progress / trials tabs that follow the run
+    panel = exp.panel()         # Suggest -> edit -> Accept; results -> Complete; Fail; Attach
+    builder = axnb.builder()    # a form that writes the Experiment(...) code and creates it
+
+They are stock ipywidgets (``VBox`` subclasses) with plotly ``FigureWidget`` plots, and they
+hold no state the experiment does not: every action goes straight to the experiment (and so
+to its JSON file), and closing a widget or re-running its cell loses nothing. Each widget
+follows the experiment through ``exp.subscribe``; updates are debounced and coalesced in a
+small worker thread (see ``axnb.widgets._events``), so a background ``exp.run`` can update
+the dashboard while the notebook stays usable. ``close()`` unsubscribes.
+
+Where they run: JupyterLab 4, Notebook 7 and VS Code (Jupyter extension) render them with no
+setup (ipywidgets 8; plotly's FigureWidget is an anywidget since plotly 6). Google Colab
+renders third-party widgets only after ``google.colab.output.enable_custom_widget_manager()``;
+axnb detects Colab and calls it once, automatically, when a widget is created.
+"""
+
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from axnb.widgets.builder import Builder
+    from axnb.widgets.dashboard import Dashboard
+    from axnb.widgets.panel import Panel
+
+_HOMES = {
+    "Builder": "axnb.widgets.builder",
+    "Dashboard": "axnb.widgets.dashboard",
+    "Panel": "axnb.widgets.panel",
+}
+
+
+def __getattr__(name: str) -> Any:  # import plotly and friends only when a widget is used
+    if name in _HOMES:
+        import importlib
+
+        return getattr(importlib.import_module(_HOMES[name]), name)
+    raise AttributeError(f"module 'axnb.widgets' has no attribute {name!r}")
+
+
+__all__ = ["Builder", "Dashboard", "Panel"]

@@ -1,0 +1,109 @@
+"""Debounced, coalesced refreshes driven by an experiment's change events.
+
+``Experiment.subscribe`` calls its listeners synchronously, in whatever thread made the change
+(the notebook's main thread, a background ``run``'s thread, the thread that noticed another
+process's write). A widget must neither block that thread nor redraw once per trial, so it
+hands the events to a ``Refresher``: a small worker thread that wakes up when something
+changed, waits ``interval`` seconds so that a burst of events becomes one refresh, then calls
+the widget's refresh function once with the latest state. A refresh that is running when new
+events arrive is followed by exactly one more.
+
+    refresher = Refresher(exp, widget.refresh, interval=0.5)
+    ...
+    refresher.close()          # unsubscribes and stops the worker
+
+The worker never raises: an exception in the refresh function is kept in ``last_error`` (and
+shown by the widget) so a broken plot cannot break the experiment or the run.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from axnb.experiment import Experiment
+    from axnb.trial import Trial
+
+#: Default delay between a change and the refresh it triggers (seconds).
+INTERVAL = 0.5
+
+
+class Refresher:
+    """Call ``refresh()`` in a worker thread after the experiment changes, at most about once
+    per ``interval`` seconds, always with the latest state (events are coalesced)."""
+
+    def __init__(
+        self,
+        exp: Experiment,
+        refresh: Callable[[], Any],
+        interval: float = INTERVAL,
+        name: str = "axnb-widget-refresh",
+    ) -> None:
+        self.interval = float(interval)
+        self.last_error: BaseException | None = None
+        self.refreshes = 0
+        self._refresh = refresh
+        self._pending = threading.Event()
+        self._closed = threading.Event()
+        self._idle = threading.Condition()
+        self._busy = False
+        self._thread = threading.Thread(target=self._loop, name=name, daemon=True)
+        self._thread.start()
+        self._unsubscribe: Callable[[], None] | None = exp.subscribe(self._on_change)
+
+    @property
+    def closed(self) -> bool:
+        return self._closed.is_set()
+
+    def _on_change(self, event: str, trials: list[Trial]) -> None:
+        # Runs in the thread that changed the experiment: only flag, never work here.
+        if not self._closed.is_set():
+            self._pending.set()
+
+    def poke(self) -> None:
+        """Ask for a refresh as if the experiment had changed."""
+        self._on_change("poke", [])
+
+    def _loop(self) -> None:
+        while True:
+            self._pending.wait()
+            if self._closed.wait(self.interval):  # coalesce a burst into one refresh
+                return
+            with self._idle:
+                self._pending.clear()
+                self._busy = True
+            try:
+                self._refresh()
+                self.last_error = None
+            except Exception as e:  # keep the worker alive; the widget shows the error
+                self.last_error = e
+            finally:
+                self.refreshes += 1
+                with self._idle:
+                    self._busy = False
+                    self._idle.notify_all()
+            if self._closed.is_set():
+                return
+
+    def wait_idle(self, timeout: float = 30.0) -> bool:
+        """Block until no refresh is pending or running (True) or ``timeout`` passes (False).
+        Handy in scripts and tests; widgets never need it."""
+        deadline = time.monotonic() + timeout
+        with self._idle:
+            while (self._pending.is_set() or self._busy) and not self._closed.is_set():
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    return False
+                self._idle.wait(min(left, 0.05))
+        return True
+
+    def close(self) -> None:
+        """Unsubscribe from the experiment and stop the worker (idempotent)."""
+        if self._unsubscribe is not None:
+            self._unsubscribe()
+            self._unsubscribe = None
+        self._closed.set()
+        self._pending.set()  # wake the worker so it can exit
