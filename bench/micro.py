@@ -1,0 +1,243 @@
+"""Micro-benchmarks: suggest() time against the number of observations, save / load of a
+10,000-trial experiment, and the time of ``import axnb``.
+
+    python -m bench.micro --json bench/out/micro.json [--quick]
+
+Run with one thread (``bench.run`` starts it in a fresh subprocess after the optimization
+runs). Contour and dashboard micro-benchmarks come with later issues (see RESULTS.md).
+"""
+
+from __future__ import annotations
+
+import os
+
+for _var in ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS"):
+    os.environ.setdefault(_var, "1")
+
+import argparse  # noqa: E402
+import json  # noqa: E402
+import statistics  # noqa: E402
+import subprocess  # noqa: E402
+import sys  # noqa: E402
+import tempfile  # noqa: E402
+import time  # noqa: E402
+import traceback  # noqa: E402
+import warnings  # noqa: E402
+from pathlib import Path  # noqa: E402
+from typing import Any  # noqa: E402
+
+import numpy as np  # noqa: E402
+
+from bench.problems import hartmann6  # noqa: E402
+
+SUGGEST_NS = (10, 50, 100, 200, 500)
+SUGGEST_REPEATS = 3
+IO_TRIALS = 10_000
+
+
+def _h6_params() -> list[Any]:
+    import axnb
+
+    return [axnb.Range(f"x{i + 1}", 0.0, 1.0) for i in range(6)]
+
+
+def _design(n: int, seed: int = 0) -> np.ndarray:
+    from scipy.stats import qmc
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        return qmc.Sobol(6, scramble=True, seed=seed).random(n)
+
+
+def _write_experiment(path: Path, points: np.ndarray, values: np.ndarray, seed: int = 0) -> None:
+    """Build an experiment file with len(points) completed trials using axnb's own storage
+    functions and Trial objects (one write, instead of one save per attach).
+    ``initial_trials=5``: with 10 or more observations every suggestion is model-based."""
+    import axnb
+    from axnb import storage
+    from axnb.trial import COMPLETED, Trial, now
+
+    exp = axnb.Experiment("micro", _h6_params(), objective="y", path=path, seed=seed,
+                          initial_trials=5, overwrite=True)
+    stamp = now()
+    trials = [
+        Trial(index=i, parameters={f"x{j + 1}": float(x[j]) for j in range(6)},
+              status=COMPLETED, source="manual", result={"y": (float(v), None)},
+              created_at=stamp, completed_at=stamp)
+        for i, (x, v) in enumerate(zip(points, values))
+    ]
+    storage.write_atomic(exp.path, storage.dumps({
+        "revision": 1, "saved_at": stamp.isoformat(), "config": exp.config(),
+        "trials": [t.to_dict() for t in trials]}))
+
+
+def bench_suggest_axnb(ns: tuple[int, ...], folder: Path) -> list[dict[str, Any]]:
+    import axnb
+
+    rows = []
+    # Warm-up (imports torch / BoTorch, JIT-free but first-call costs), not timed.
+    _write_experiment(folder / "warm.axnb.json", _design(8), np.zeros(8))
+    axnb.load(folder / "warm.axnb.json").suggest()
+    for n in ns:
+        x = _design(n)
+        y = np.array([hartmann6(p) for p in x])
+        path = folder / f"suggest{n}.axnb.json"
+        _write_experiment(path, x, y)
+        exp = axnb.load(path)
+        times, sources = [], []
+        for _ in range(SUGGEST_REPEATS):
+            t0 = time.perf_counter()
+            t = exp.suggest()
+            times.append(time.perf_counter() - t0)
+            sources.append(t.source)
+            exp.complete(t.index, hartmann6(np.array([t.parameters[f"x{j + 1}"]
+                                                      for j in range(6)])))
+        rows.append({"n": n, "times": times, "median": statistics.median(times),
+                     "sources": sources})
+        print(f"  axnb suggest n={n}: {statistics.median(times):.2f}s {sources}", flush=True)
+    return rows
+
+
+def bench_suggest_ax(ns: tuple[int, ...]) -> list[dict[str, Any]]:
+    import logging
+
+    from ax.api.client import Client
+    from ax.api.configs import RangeParameterConfig
+    from ax.utils.common.logger import set_ax_logger_levels
+
+    rows = []
+    for n in ns:
+        set_ax_logger_levels(logging.ERROR)
+        client = Client(random_seed=0)
+        client.configure_experiment(parameters=[
+            RangeParameterConfig(name=f"x{i + 1}", bounds=(0.0, 1.0), parameter_type="float")
+            for i in range(6)])
+        client.configure_optimization(objective="-y")
+        client.configure_generation_strategy(initialization_random_seed=0)
+        for p in _design(n):
+            idx = client.attach_trial({f"x{j + 1}": float(p[j]) for j in range(6)})
+            client.complete_trial(idx, raw_data={"y": hartmann6(p)})
+        times = []
+        for _ in range(SUGGEST_REPEATS):
+            t0 = time.perf_counter()
+            (idx, params), = client.get_next_trials(max_trials=1).items()
+            times.append(time.perf_counter() - t0)
+            set_ax_logger_levels(logging.ERROR)
+            client.complete_trial(idx, raw_data={"y": hartmann6(
+                np.array([params[f"x{j + 1}"] for j in range(6)]))})
+        rows.append({"n": n, "times": times, "median": statistics.median(times)})
+        print(f"  Ax get_next_trials n={n}: {statistics.median(times):.2f}s", flush=True)
+    return rows
+
+
+def bench_io(folder: Path, n: int = IO_TRIALS, repeats: int = 5) -> dict[str, Any]:
+    import axnb
+
+    rng = np.random.default_rng(0)
+    x = rng.uniform(size=(n, 6))
+    y = rng.normal(size=n)
+    path = folder / "io.axnb.json"
+    t0 = time.perf_counter()
+    _write_experiment(path, x, y)
+    build = time.perf_counter() - t0
+    loads, saves, attaches = [], [], []
+    exp = None
+    for _ in range(repeats):
+        t0 = time.perf_counter()
+        exp = axnb.load(path)
+        _ = exp.trials
+        loads.append(time.perf_counter() - t0)
+    for _ in range(repeats):
+        t0 = time.perf_counter()
+        exp.save()
+        saves.append(time.perf_counter() - t0)
+    for i in range(3):  # one change at 10k trials = one full rewrite of the file
+        t0 = time.perf_counter()
+        exp.attach({f"x{j + 1}": 0.5 for j in range(6)}, result=float(i))
+        attaches.append(time.perf_counter() - t0)
+    out = {"trials": n, "file_mb": path.stat().st_size / 1e6, "build_s": build,
+           "load": loads, "save": saves, "attach": attaches,
+           "load_median": statistics.median(loads), "save_median": statistics.median(saves),
+           "attach_median": statistics.median(attaches)}
+    print(f"  io {n} trials ({out['file_mb']:.1f} MB): load {out['load_median']:.3f}s, "
+          f"save {out['save_median']:.3f}s, attach {out['attach_median']:.3f}s", flush=True)
+    return out
+
+
+def bench_import(repeats: int = 7) -> dict[str, Any]:
+    py = sys.executable
+    env = os.environ.copy()
+
+    def wall(code: str) -> float:
+        t0 = time.perf_counter()
+        subprocess.run([py, "-c", code], check=True, env=env)
+        return time.perf_counter() - t0
+
+    bare = [wall("pass") for _ in range(repeats)]
+    with_axnb = [wall("import axnb") for _ in range(repeats)]
+    heavy = subprocess.run(
+        [py, "-c", "import axnb, sys; print(','.join(m for m in ('torch', 'botorch', 'gpytorch',"
+                   " 'scipy', 'pandas', 'plotly', 'ipywidgets') if m in sys.modules))"],
+        capture_output=True, text=True, env=env).stdout.strip()
+    proc = subprocess.run([py, "-X", "importtime", "-c", "import axnb"], capture_output=True,
+                          text=True, env=env)
+    cumulative_us = None
+    top: list[tuple[int, str]] = []
+    for line in proc.stderr.splitlines():
+        parts = line.split("|")
+        if len(parts) != 3 or not parts[1].strip().isdigit():
+            continue
+        cum, name = int(parts[1]), parts[2].rstrip()
+        if name.strip() == "axnb":
+            cumulative_us = cum
+        depth = (len(name) - len(name.lstrip(" ")) - 1) // 2
+        if depth == 1:  # imported directly by a top-level import (axnb's own imports)
+            top.append((cum, name.strip()))
+    top.sort(reverse=True)
+    out = {"bare_python_s": statistics.median(bare), "import_axnb_s": statistics.median(with_axnb),
+           "net_s": statistics.median(with_axnb) - statistics.median(bare),
+           "importtime_axnb_s": None if cumulative_us is None else cumulative_us / 1e6,
+           "heavy_modules_loaded": heavy, "top_imports": top[:8]}
+    print(f"  import axnb: {out['net_s'] * 1000:.0f} ms net of bare python; heavy modules "
+          f"loaded: {heavy or 'none'}", flush=True)
+    return out
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(prog="python -m bench.micro")
+    ap.add_argument("--json", required=True)
+    ap.add_argument("--quick", action="store_true", help="suggest at n <= 100 only")
+    args = ap.parse_args(argv)
+    import torch
+
+    torch.set_num_threads(1)
+    warnings.filterwarnings("ignore")
+    ns = tuple(n for n in SUGGEST_NS if not args.quick or n <= 100)
+    result: dict[str, Any] = {"suggest_ns": ns, "threads": torch.get_num_threads()}
+    sections = [
+        ("import", bench_import),
+        ("io", None),
+        ("suggest_axnb", None),
+        ("suggest_ax", lambda: bench_suggest_ax(ns)),
+    ]
+    with tempfile.TemporaryDirectory(prefix="axnb-micro-") as tmp:
+        folder = Path(tmp)
+        for name, fn in sections:
+            if name == "io":
+                fn = lambda: bench_io(folder)  # noqa: E731
+            elif name == "suggest_axnb":
+                fn = lambda: bench_suggest_axnb(ns, folder)  # noqa: E731
+            t0 = time.perf_counter()
+            try:
+                result[name] = fn()
+            except Exception:
+                result[name] = {"error": traceback.format_exc()}
+                print(f"  {name}: ERROR\n{result[name]['error']}", flush=True)
+            result[f"{name}_wall_s"] = time.perf_counter() - t0
+    Path(args.json).parent.mkdir(parents=True, exist_ok=True)
+    Path(args.json).write_text(json.dumps(result, indent=1, default=str))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
