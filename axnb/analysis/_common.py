@@ -1,0 +1,364 @@
+"""Shared pieces of the analyses: argument checks, observed data, the model, axes, styling.
+
+Nothing here draws a whole analysis; every module in this package computes a record with these
+helpers and draws it with the styling helpers at the bottom.
+"""
+
+from __future__ import annotations
+
+import math
+import warnings
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from axnb.space import Choice, Fixed, Int, Parameter, Range, Value
+
+if TYPE_CHECKING:
+    import plotly.graph_objects as go
+
+    from axnb.engine.models import FittedModel
+    from axnb.experiment import Experiment
+    from axnb.trial import Trial
+
+#: Fewest completed trials reporting a metric before its model is drawn.
+MIN_MODEL_POINTS = 2
+#: Rows per posterior call in ``predict``.
+PREDICT_CHUNK = 4096
+
+#: Colors used throughout (plotly's default qualitative palette, named).
+BLUE, RED, GREEN, PURPLE, ORANGE, GREY = (
+    "#636EFA", "#EF553B", "#00CC96", "#AB63FA", "#FFA15A", "#8C8C8C",
+)
+FIGURE_HEIGHT = 450
+
+
+# --------------------------------------------------------------------- argument checks
+def resolve_metric(exp: Experiment, metric: str | None, trials: Sequence[Trial] = ()) -> str:
+    """``metric`` checked against the experiment's metrics (None: the first objective)."""
+    if metric is None:
+        return exp.objectives[0].metric
+    known = list(exp.metrics)
+    for t in trials:
+        known.extend(m for m in (t.result or {}) if m not in known)
+    if not isinstance(metric, str) or metric not in known:
+        raise ValueError(
+            f"Unknown metric {metric!r}: this experiment's metrics are {known}. Pass one of "
+            f"them, or metric=None for the objective '{exp.objectives[0].metric}'."
+        )
+    return metric
+
+
+def tunable_parameter(exp: Experiment, name: Any, role: str = "parameter") -> Parameter:
+    """The tunable parameter called ``name`` (ValueError for unknown or Fixed ones)."""
+    tunable = [p.name for p in exp.space.tunable]
+    if not isinstance(name, str) or name not in exp.space:
+        raise ValueError(
+            f"Unknown {role} {name!r}: the tunable parameters are {tunable}."
+        )
+    p = exp.space[name]
+    if isinstance(p, Fixed):
+        raise ValueError(
+            f"Parameter '{name}' is Fixed at {p.value!r}, so there is nothing to plot along "
+            f"it; pick one of {tunable}."
+        )
+    return p
+
+
+def direction(exp: Experiment, metric: str) -> bool | None:
+    """True to minimize, False to maximize, None when ``metric`` is not an objective."""
+    for o in exp.objectives:
+        if o.metric == metric:
+            return o.minimize
+    return None
+
+
+def feasible(exp: Experiment, result: Mapping[str, tuple[float, Any]] | None) -> bool:
+    """Whether observed means satisfy every outcome constraint."""
+    if not result:
+        return False
+    return all(
+        c.metric in result and c.satisfied(result[c.metric][0]) for c in exp.outcome_constraints
+    )
+
+
+def with_metric(trials: Sequence[Trial], metric: str) -> list[Trial]:
+    """Completed trials that report ``metric``, by index."""
+    return [t for t in trials if t.is_completed and t.result and metric in t.result]
+
+
+# --------------------------------------------------------------------- observed points
+@dataclass(frozen=True, eq=False)
+class Observed:
+    """Completed trials reporting a metric: index, parameters, mean and sem (NaN if unknown)."""
+
+    trial_index: np.ndarray
+    parameters: list[dict[str, Value]]
+    mean: np.ndarray
+    sem: np.ndarray
+    feasible: np.ndarray
+
+    @property
+    def n(self) -> int:
+        return len(self.trial_index)
+
+
+def observed(exp: Experiment, trials: Sequence[Trial], metric: str) -> Observed:
+    ts = with_metric(trials, metric)
+    sems = [t.result[metric][1] for t in ts]  # type: ignore[index]
+    return Observed(
+        trial_index=np.array([t.index for t in ts], dtype=int),
+        parameters=[dict(t.parameters) for t in ts],
+        mean=np.array([t.result[metric][0] for t in ts], dtype=float),  # type: ignore[index]
+        sem=np.array([np.nan if s is None else s for s in sems], dtype=float),
+        feasible=np.array([feasible(exp, t.result) for t in ts], dtype=bool),
+    )
+
+
+# --------------------------------------------------------------------- the model
+def fitted_model(
+    exp: Experiment,
+    trials: Sequence[Trial],
+    metrics: Sequence[str],
+    model: FittedModel | None = None,
+) -> tuple[FittedModel | None, str | None]:
+    """The engine's (cached) GP for ``metrics`` or ``(None, reason)`` when there is none.
+
+    ``model`` is used as is when it already covers every metric (the dashboard passes the
+    model it fitted once for several analyses).
+    """
+    if model is not None and all(m in model.models for m in metrics):
+        return model, None
+    for m in metrics:
+        n = len(with_metric(trials, m))
+        if n < MIN_MODEL_POINTS:
+            failed = sum(t.status == "failed" for t in trials)
+            detail = f"; {failed} failed" if failed else ""
+            return None, (
+                f"No model yet: {n} completed trial(s) report '{m}'{detail}; the model needs "
+                f"at least {MIN_MODEL_POINTS}."
+            )
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        try:
+            fitted = exp.engine.fit(list(trials), metrics=list(metrics))
+        except Exception as e:  # a plot never raises because a model cannot be fit
+            return None, f"No model: fitting failed ({type(e).__name__}: {e})."
+    if fitted is None or not all(m in fitted.models for m in metrics):
+        reasons = "; ".join(str(w.message) for w in caught) or "the engine returned no model"
+        return None, f"No model: {reasons}."
+    return fitted, None
+
+
+def predict(fitted: FittedModel, metric: str, X: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Posterior mean and sd of the latent ``metric`` at encoded rows ``X``, original units.
+
+    Same numbers as ``FittedModel.predict_unit`` but each row is its own batch (shape
+    ``(k, 1, d)``), so only the variances are computed, not the ``k x k`` joint covariance:
+    a 2,500-point contour costs milliseconds instead of seconds.
+    """
+    import torch
+
+    from axnb.engine.context import quiet
+
+    X = np.asarray(X, dtype=np.float64).reshape(-1, fitted.d)
+    model = fitted.models[metric]
+    means, sds = [], []
+    with torch.no_grad(), quiet():
+        for start in range(0, len(X), PREDICT_CHUNK):
+            Xt = torch.as_tensor(X[start:start + PREDICT_CHUNK]).unsqueeze(-2)
+            post = model.posterior(Xt)
+            means.append(post.mean.reshape(-1).numpy().copy())
+            sds.append(post.variance.clamp_min(0.0).sqrt().reshape(-1).numpy().copy())
+    if not means:
+        return np.zeros(0), np.zeros(0)
+    return np.concatenate(means), np.concatenate(sds)
+
+
+def default_slice(
+    exp: Experiment, trials: Sequence[Trial], slice_values: Mapping[str, Any] | None
+) -> dict[str, Value]:
+    """A full parameterization to hold the other parameters at.
+
+    The best point's values (for several objectives, the engine's balanced Pareto point);
+    with no completed trial, the middle of each parameter's range. ``slice_values``
+    overrides some or all of them.
+    """
+    base: dict[str, Value] | None = None
+    best = best_point(exp, trials)
+    if best is not None:
+        base = dict(best)
+    if base is None:
+        base = {}
+        for p in exp.space.parameters:
+            if isinstance(p, Fixed):
+                base[p.name] = p.value
+            elif isinstance(p, Choice):
+                base[p.name] = p.values[0] if not p.ordered else p.values[len(p.values) // 2]
+            else:
+                base[p.name] = p.from_unit(0.5)  # type: ignore[attr-defined]
+    if slice_values:
+        if not isinstance(slice_values, Mapping):
+            raise ValueError(
+                f"slice_values must be a dict of parameter -> value, got {slice_values!r}."
+            )
+        unknown = [k for k in slice_values if k not in exp.space]
+        if unknown:
+            raise ValueError(
+                f"slice_values names unknown parameter(s) {unknown}; the parameters are "
+                f"{exp.space.names}."
+            )
+        for k, v in slice_values.items():
+            base[k] = exp.space[k].validate(v)
+    return base
+
+
+def best_point(exp: Experiment, trials: Sequence[Trial]) -> dict[str, Value] | None:
+    """Parameters of the engine's best (or balanced Pareto) trial, None before any result."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        try:
+            found = exp.engine.best(list(trials))
+        except Exception:
+            found = None
+    return None if found is None else dict(found[0])
+
+
+# --------------------------------------------------------------------- axes
+@dataclass(frozen=True, eq=False)
+class Axis:
+    """Values along one parameter.
+
+    ``values`` are parameter values (plain Python); ``coords`` their plot coordinates (the
+    values themselves on a numeric axis, their ``str`` on a category axis); ``units`` their
+    encoded values; ``scale`` is ``"linear"``, ``"log"`` or ``"category"``.
+    """
+
+    name: str
+    scale: str
+    values: list[Value]
+    coords: list[Any]
+    units: np.ndarray
+
+    @property
+    def is_category(self) -> bool:
+        return self.scale == "category"
+
+
+def axis_for(p: Parameter, grid: int) -> Axis:
+    """Grid along a parameter: ``grid`` points of a range (geometric when log), every integer
+    when there are at most ``grid`` of them, every value of a choice (a category axis)."""
+    if isinstance(p, Choice):
+        values = list(p.values)
+        units = np.linspace(0.0, 1.0, len(values))
+        return Axis(p.name, "category", values, [label(v) for v in values], units)
+    scale = "log" if p.log else "linear"  # type: ignore[attr-defined]
+    if isinstance(p, Int):
+        count = p.high - p.low + 1
+        if count <= grid:
+            ints = list(range(p.low, p.high + 1))
+        else:
+            ints = sorted({p.from_unit(u) for u in np.linspace(0.0, 1.0, grid)})
+        units = np.array([p.to_unit(v) for v in ints])
+        return Axis(p.name, scale, ints, list(ints), units)
+    assert isinstance(p, Range)
+    units = np.linspace(0.0, 1.0, grid)
+    values = [p.from_unit(float(u)) for u in units]
+    return Axis(p.name, scale, values, list(values), units)
+
+
+def coord(p: Parameter, value: Value) -> Any:
+    """Plot coordinate of a parameter value (``str`` for choices)."""
+    return label(value) if isinstance(p, Choice) else value
+
+
+def label(value: Any) -> str:
+    if isinstance(value, float):
+        return f"{value:.4g}"
+    return str(value)
+
+
+def fmt(value: Any) -> str:
+    """Short text for a value in titles and hovers."""
+    if isinstance(value, float) and math.isfinite(value):
+        return f"{value:.4g}"
+    return repr(value) if isinstance(value, str) else str(value)
+
+
+def describe(params: Mapping[str, Value], exclude: Sequence[str] = ()) -> str:
+    return ", ".join(f"{k}={fmt(v)}" for k, v in params.items() if k not in exclude)
+
+
+def grid_rows(
+    fitted: FittedModel, base: Mapping[str, Value], axes: Sequence[tuple[str, np.ndarray]]
+) -> np.ndarray:
+    """Encoded rows: ``base`` everywhere, the named columns set to the (meshed) unit values.
+
+    One axis: ``(k, d)``. Two axes ``(x, ux), (y, uy)``: ``(len(uy) * len(ux), d)`` in
+    row-major order of ``(y, x)``, so predictions reshape to ``(len(uy), len(ux))``.
+    """
+    row = fitted.encode(dict(base))
+    if len(axes) == 1:
+        (name, u), = axes
+        X = np.tile(row, (len(u), 1))
+        X[:, fitted.encoder.index[name]] = u
+        return X
+    (xn, ux), (yn, uy) = axes
+    X = np.tile(row, (len(uy) * len(ux), 1))
+    gx, gy = np.meshgrid(ux, uy)
+    X[:, fitted.encoder.index[xn]] = gx.ravel()
+    X[:, fitted.encoder.index[yn]] = gy.ravel()
+    return X
+
+
+def hover_text(index: int, params: Mapping[str, Value], values: Mapping[str, Any]) -> str:
+    """Hover text of an observed trial: index, metric values, parameters."""
+    lines = [f"trial {index}"]
+    lines += [f"{k} = {fmt(v)}" for k, v in values.items()]
+    lines += [f"{k} = {fmt(v)}" for k, v in params.items()]
+    return "<br>".join(lines)
+
+
+def arr(x: Any) -> np.ndarray:
+    return np.asarray(x, dtype=float)
+
+
+# --------------------------------------------------------------------- drawing
+def axis_layout(axis_scale: str, title: str, values: Sequence[Any] = ()) -> dict[str, Any]:
+    """Layout of a plot axis for a parameter axis (linear, log or category in given order)."""
+    out: dict[str, Any] = {"title": {"text": title}, "type": axis_scale}
+    if axis_scale == "category":
+        out["categoryorder"] = "array"
+        out["categoryarray"] = list(values)
+    return out
+
+
+def add_note(fig: go.Figure, text: str | None, y: float = 0.5) -> None:
+    """Explain, inside the figure, why a layer (usually the model) is missing."""
+    if not text:
+        return
+    fig.add_annotation(
+        text=text, xref="paper", yref="paper", x=0.5, y=y, showarrow=False,
+        font={"size": 13, "color": "#444"}, bgcolor="rgba(255,255,255,0.85)",
+        bordercolor=GREY, borderwidth=1, borderpad=6, name="note",
+    )
+
+
+def base_layout(title: str, height: int = FIGURE_HEIGHT) -> dict[str, Any]:
+    """Common layout: a title, an explicit height (JupyterLab 4 sizes outputs by it), margins."""
+    return {
+        "title": {"text": title, "x": 0.02, "xanchor": "left", "font": {"size": 15}},
+        "height": height,
+        "margin": {"l": 60, "r": 30, "t": 70, "b": 55},
+        "hovermode": "closest",
+        "legend": {"orientation": "h", "yanchor": "bottom", "y": 1.0, "xanchor": "right",
+                   "x": 1.0},
+        "template": "plotly_white",
+    }
+
+
+def finite_or_none(values: np.ndarray) -> list[float | None]:
+    """A list for plotly with NaN as None (gaps)."""
+    return [None if not np.isfinite(v) else float(v) for v in np.asarray(values, dtype=float)]

@@ -1,0 +1,213 @@
+"""Contour: the model's mean and standard error over two parameters, observations on top.
+
+The GP of ``metric`` is evaluated on a ``grid x grid`` mesh of the two parameters (every value
+for integers with at most ``grid`` values and for choices); the other parameters are held at a
+slice, by default the best point's values. Log parameters get log axes, choices category axes
+(in their declared order), integers numeric axes.
+
+    >>> rec = compute_contour(exp, "x1", "x2")                # doctest: +SKIP
+    >>> rec.mean.shape == (len(rec.y.values), len(rec.x.values))   # doctest: +SKIP
+    >>> draw_contour(rec).show()                              # doctest: +SKIP
+
+Figure layout (stable for every record of the same pair of axes; the dashboard updates the
+traces in place):
+
+====  ==========  ===============================================  ==========
+trace type        data                                             subplot
+====  ==========  ===============================================  ==========
+0     Heatmap     ``x=x.coords, y=y.coords, z=mean`` (None: no model)  left
+1     Heatmap     ``x=x.coords, y=y.coords, z=sd``                 right
+2     Scatter     observed points ``px, py``, hover ``hover``      left
+3     Scatter     the same points                                  right
+4     Scatter     best point (0 or 1 point)                        left
+5     Scatter     the same                                         right
+====  ==========  ===============================================  ==========
+
+The missing-model reason is a layout annotation (``layout.annotations`` named ``"note"``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from axnb.analysis._common import (
+    Axis,
+    add_note,
+    axis_for,
+    axis_layout,
+    base_layout,
+    best_point,
+    coord,
+    default_slice,
+    describe,
+    direction,
+    fitted_model,
+    grid_rows,
+    hover_text,
+    observed,
+    predict,
+    resolve_metric,
+    tunable_parameter,
+)
+from axnb.space import Value
+
+if TYPE_CHECKING:
+    import plotly.graph_objects as go
+
+    from axnb.engine.models import FittedModel
+    from axnb.experiment import Experiment
+    from axnb.trial import Trial
+
+
+@dataclass(frozen=True, eq=False)
+class ContourRecord:
+    """Numbers of a contour plot.
+
+    ``mean`` and ``sd`` are ``(len(y.values), len(x.values))`` arrays (rows follow ``y``),
+    None without a model (then ``note`` says why). ``px``, ``py`` are the plot coordinates of
+    the observed points, ``values`` their observed means, ``trial_index`` their trials.
+    ``best`` is the best point's ``(x, y)`` coordinates, ``slice`` the values the other
+    parameters are held at.
+    """
+
+    metric: str
+    minimize: bool | None
+    x: Axis
+    y: Axis
+    mean: np.ndarray | None
+    sd: np.ndarray | None
+    px: list[Any]
+    py: list[Any]
+    values: np.ndarray
+    trial_index: np.ndarray
+    hover: list[str]
+    best: tuple[Any, Any] | None
+    slice: dict[str, Value]
+    note: str | None
+
+
+def compute_contour(
+    exp: Experiment,
+    x: str,
+    y: str,
+    metric: str | None = None,
+    slice_values: Mapping[str, Any] | None = None,
+    grid: int = 50,
+    *,
+    trials: list[Trial] | None = None,
+    model: FittedModel | None = None,
+) -> ContourRecord:
+    """Model mean and sd of ``metric`` over parameters ``x`` and ``y`` (see module doc).
+
+    ``trials`` (default ``exp.trials``) and ``model`` (a ``FittedModel`` covering ``metric``)
+    let callers reuse a snapshot and a fit. Raises ``ValueError`` for unknown or Fixed
+    parameters, ``x == y``, an unknown metric or a bad ``grid``.
+    """
+    trials = exp.trials if trials is None else trials
+    px_param = tunable_parameter(exp, x, "x parameter")
+    py_param = tunable_parameter(exp, y, "y parameter")
+    if x == y:
+        raise ValueError(
+            f"x and y are both '{x}': a contour needs two different parameters, e.g. "
+            f"contour('{x}', '{next((n.name for n in exp.space.tunable if n.name != x), '?')}')"
+            f"; for one parameter use exp.plot.slice('{x}')."
+        )
+    if isinstance(grid, bool) or not isinstance(grid, int) or grid < 2:
+        raise ValueError(f"grid must be an integer >= 2, got {grid!r}.")
+    metric = resolve_metric(exp, metric, trials)
+    base = default_slice(exp, trials, slice_values)
+    ax_x, ax_y = axis_for(px_param, grid), axis_for(py_param, grid)
+
+    fitted, note = fitted_model(exp, trials, [metric], model)
+    mean = sd = None
+    if fitted is not None:
+        rows = grid_rows(fitted, base, [(x, ax_x.units), (y, ax_y.units)])
+        mu, sigma = predict(fitted, metric, rows)
+        mean = mu.reshape(len(ax_y.units), len(ax_x.units))
+        sd = sigma.reshape(len(ax_y.units), len(ax_x.units))
+
+    obs = observed(exp, trials, metric)
+    best = best_point(exp, trials)
+    return ContourRecord(
+        metric=metric,
+        minimize=direction(exp, metric),
+        x=ax_x,
+        y=ax_y,
+        mean=mean,
+        sd=sd,
+        px=[coord(px_param, p[x]) for p in obs.parameters],
+        py=[coord(py_param, p[y]) for p in obs.parameters],
+        values=obs.mean,
+        trial_index=obs.trial_index,
+        hover=[hover_text(int(i), p, {metric: v})
+               for i, p, v in zip(obs.trial_index, obs.parameters, obs.mean)],
+        best=None if best is None else (coord(px_param, best[x]), coord(py_param, best[y])),
+        slice={k: v for k, v in base.items() if k not in (x, y)},
+        note=note,
+    )
+
+
+def draw_contour(rec: ContourRecord) -> go.Figure:
+    """Two panels, mean and standard error, with observed and best points (see module doc)."""
+    import plotly.graph_objects as go
+    from plotly.subplots import make_subplots
+
+    fig = make_subplots(
+        rows=1, cols=2, horizontal_spacing=0.14,
+        subplot_titles=(f"mean of {rec.metric}", "standard error"),
+    )
+    better = {True: " (lower is better)", False: " (higher is better)"}.get(rec.minimize, "")
+    for col, (z, scale, cbx) in enumerate(
+        ((rec.mean, "Viridis", 0.43), (rec.sd, "Plasma", 1.0)), start=1
+    ):
+        fig.add_trace(
+            go.Heatmap(
+                x=rec.x.coords, y=rec.y.coords, z=None if z is None else z,
+                colorscale=scale, reversescale=(col == 1 and rec.minimize is True),
+                colorbar={"x": cbx, "len": 0.85, "thickness": 14},
+                hovertemplate=f"{rec.x.name}=%{{x}}<br>{rec.y.name}=%{{y}}<br>"
+                + ("mean" if col == 1 else "sd") + "=%{z:.4g}<extra></extra>",
+                name="mean" if col == 1 else "sd", showlegend=False,
+            ),
+            row=1, col=col,
+        )
+    for col in (1, 2):
+        fig.add_trace(
+            go.Scatter(
+                x=rec.px, y=rec.py, mode="markers", name="observed", showlegend=col == 1,
+                legendgroup="observed",
+                marker={"color": "white", "size": 7, "line": {"color": "black", "width": 1}},
+                hovertext=rec.hover, hoverinfo="text",
+            ),
+            row=1, col=col,
+        )
+    bx, by = ([rec.best[0]], [rec.best[1]]) if rec.best is not None else ([], [])
+    for col in (1, 2):
+        fig.add_trace(
+            go.Scatter(
+                x=bx, y=by, mode="markers", name="best", showlegend=col == 1, legendgroup="best",
+                marker={"symbol": "star", "size": 15, "color": "#FFD700",
+                        "line": {"color": "black", "width": 1}},
+                hovertemplate="best<extra></extra>",
+            ),
+            row=1, col=col,
+        )
+    held = describe(rec.slice)
+    title = f"{rec.metric}{better} over {rec.x.name} and {rec.y.name}"
+    if held:
+        title += f"<br><sup>other parameters at {held}</sup>"
+    fig.update_layout(**base_layout(title, height=480))
+    fig.update_layout(legend={"y": 1.12, "bgcolor": "rgba(0,0,0,0)"}, margin={"t": 95})
+    for suffix in ("", "2"):
+        fig.update_layout({
+            f"xaxis{suffix}": axis_layout(rec.x.scale, rec.x.name, rec.x.coords),
+            f"yaxis{suffix}": axis_layout(rec.y.scale, rec.y.name, rec.y.coords),
+        })
+    if rec.note:
+        add_note(fig, rec.note)
+    fig.layout.meta = {"analysis": "contour"}
+    return fig

@@ -1,0 +1,137 @@
+"""Parallel coordinates: every completed trial as a line through its parameters and metrics.
+
+One axis per tunable parameter (choices are categorical axes with their values as ticks, log
+parameters are drawn on a log10 axis labelled with real values), then one per metric; lines
+are colored by the first objective. Observed data only.
+
+    >>> rec = compute_parallel(exp)        # doctest: +SKIP
+    >>> [d.label for d in rec.dimensions]  # doctest: +SKIP
+    ['lr', 'layers', 'opt', 'loss']
+
+Figure layout: a single ``Parcoords`` trace (trace 0) whose ``dimensions`` follow
+``rec.dimensions`` and whose ``line.color`` is ``rec.color``.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from axnb.analysis._common import (
+    add_note,
+    base_layout,
+    direction,
+    label,
+    with_metric,
+)
+from axnb.space import Choice, Parameter
+
+if TYPE_CHECKING:
+    import plotly.graph_objects as go
+
+    from axnb.experiment import Experiment
+    from axnb.trial import Trial
+
+
+@dataclass(frozen=True, eq=False)
+class Dimension:
+    """One axis: plotted ``values`` (log10 for log parameters, value index for choices),
+    optional tick positions and labels, and the axis range."""
+
+    label: str
+    values: np.ndarray
+    tickvals: list[float] | None
+    ticktext: list[str] | None
+    range: tuple[float, float]
+
+
+@dataclass(frozen=True, eq=False)
+class ParallelRecord:
+    """Numbers of a parallel-coordinates plot: ``dimensions`` (parameters then metrics), the
+    line color values ``color`` (metric ``color_metric``), and each line's trial."""
+
+    dimensions: list[Dimension]
+    color: np.ndarray
+    color_metric: str
+    minimize: bool | None
+    trial_index: np.ndarray
+    note: str | None
+
+
+def _param_dimension(p: Parameter, values: list) -> Dimension:
+    if isinstance(p, Choice):
+        idx = np.array([p.values.index(v) for v in values], dtype=float)
+        return Dimension(p.name, idx, list(range(len(p.values))),
+                         [label(v) for v in p.values], (0.0, float(len(p.values) - 1)))
+    lo, hi = float(p.low), float(p.high)  # type: ignore[attr-defined]
+    if p.log:  # type: ignore[attr-defined]
+        logs = np.log10(np.asarray(values, dtype=float))
+        ticks = [10.0**k for k in range(math.floor(math.log10(lo)), math.ceil(math.log10(hi)) + 1)
+                 if lo <= 10.0**k <= hi]
+        if len(ticks) < 2:
+            ticks = [lo, hi]
+        return Dimension(p.name, logs, [math.log10(t) for t in ticks],
+                         [f"{t:.3g}" for t in ticks], (math.log10(lo), math.log10(hi)))
+    return Dimension(p.name, np.asarray(values, dtype=float), None, None, (lo, hi))
+
+
+def compute_parallel(
+    exp: Experiment, metric: str | None = None, *, trials: list[Trial] | None = None
+) -> ParallelRecord:
+    """Parameters and metrics of completed trials reporting ``metric`` (default: the first
+    objective), which also colors the lines."""
+    from axnb.analysis._common import resolve_metric
+
+    trials = exp.trials if trials is None else trials
+    metric = resolve_metric(exp, metric, trials)
+    done = with_metric(trials, metric)
+    dims = [_param_dimension(p, [t.parameters[p.name] for t in done]) for p in exp.space.tunable]
+    metrics = [metric] + [m for m in exp.metrics if m != metric]
+    for m in metrics:
+        vals = np.array([(t.result or {}).get(m, (np.nan,))[0] for t in done], dtype=float)
+        finite = vals[np.isfinite(vals)]
+        rng = (float(finite.min()), float(finite.max())) if len(finite) else (0.0, 1.0)
+        if rng[0] == rng[1]:
+            rng = (rng[0] - 0.5, rng[1] + 0.5)
+        dims.append(Dimension(m, vals, None, None, rng))
+    note = None
+    if not done:
+        failed = sum(t.status == "failed" for t in trials)
+        note = f"No completed trial reports '{metric}' yet" + (
+            f"; {failed} failed." if failed else ".")
+    color = np.array([t.result[metric][0] for t in done], dtype=float)  # type: ignore[index]
+    return ParallelRecord(dims, color, metric, direction(exp, metric),
+                          np.array([t.index for t in done], dtype=int), note)
+
+
+def draw_parallel(rec: ParallelRecord) -> go.Figure:
+    """One ``Parcoords`` trace (see module doc)."""
+    import plotly.graph_objects as go
+
+    dims = []
+    for d in rec.dimensions:
+        dim = {"label": d.label, "values": [None if not np.isfinite(v) else float(v)
+                                            for v in d.values],
+               "range": list(d.range)}
+        if d.tickvals is not None:
+            dim["tickvals"] = d.tickvals
+            dim["ticktext"] = d.ticktext
+        dims.append(dim)
+    fig = go.Figure(go.Parcoords(
+        dimensions=dims,
+        line={"color": rec.color.tolist(), "colorscale": "Viridis",
+              "reversescale": rec.minimize is True, "showscale": True,
+              "colorbar": {"title": {"text": rec.color_metric}}},
+    ))
+    better = {True: " (lower is better)", False: " (higher is better)"}.get(rec.minimize, "")
+    fig.update_layout(**base_layout(
+        f"Parallel coordinates of {len(rec.trial_index)} completed trials, colored by "
+        f"{rec.color_metric}{better}"
+    ))
+    fig.update_layout(margin={"l": 70, "r": 40, "t": 100, "b": 40})
+    add_note(fig, rec.note)
+    fig.layout.meta = {"analysis": "parallel"}
+    return fig

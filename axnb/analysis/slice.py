@@ -1,0 +1,241 @@
+"""Slice: the model along one parameter, with the acquisition and the next suggestion.
+
+The GP mean ± 2 sd of ``metric`` along ``param`` (other parameters held at the best point's
+values, or ``slice_values``), the observed points (all of them, whatever their other values),
+and — to show *why* the next point is chosen — the engine's acquisition function on the same
+grid, on a second y axis, with its argmax marked. Nothing is suggested or saved.
+
+    >>> rec = compute_slice(exp, "lr")                 # doctest: +SKIP
+    >>> rec.axis.values[int(rec.acquisition.argmax())] == rec.next_value   # doctest: +SKIP
+
+Figure layout (stable for every record of the same parameter):
+
+====  =======  ==========================================================  ======
+trace type     data                                                        y axis
+====  =======  ==========================================================  ======
+0     Scatter  ``mean + 2 sd`` (band edge; a tick per value for choices)   y
+1     Scatter  ``mean - 2 sd`` (fills to trace 0 on numeric axes)          y
+2     Scatter  model mean                                                  y
+3     Scatter  observed points ``px, values`` (error bars 2 sem if known)  y
+4     Scatter  acquisition values                                          y2
+5     Scatter  next suggestion on this slice (0 or 1 point)                y2
+====  =======  ==========================================================  ======
+"""
+
+from __future__ import annotations
+
+import warnings
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from axnb.analysis._common import (
+    BLUE,
+    GREEN,
+    RED,
+    Axis,
+    add_note,
+    axis_for,
+    axis_layout,
+    base_layout,
+    coord,
+    default_slice,
+    describe,
+    direction,
+    finite_or_none,
+    fitted_model,
+    grid_rows,
+    hover_text,
+    observed,
+    predict,
+    resolve_metric,
+    tunable_parameter,
+)
+from axnb.space import Value
+
+if TYPE_CHECKING:
+    import plotly.graph_objects as go
+
+    from axnb.engine.models import FittedModel
+    from axnb.experiment import Experiment
+    from axnb.trial import Trial
+
+
+@dataclass(frozen=True, eq=False)
+class SliceRecord:
+    """Numbers of a slice plot.
+
+    ``mean``/``sd`` follow ``axis.values`` (None without a model, see ``note``);
+    ``acquisition`` likewise (None when it cannot be computed, see ``acquisition_note``), and
+    ``next_value`` is the parameter value at its argmax. ``px``/``values``/``sem`` are the
+    observed points' coordinates, means and sems (NaN when unknown).
+    """
+
+    metric: str
+    minimize: bool | None
+    axis: Axis
+    mean: np.ndarray | None
+    sd: np.ndarray | None
+    px: list[Any]
+    values: np.ndarray
+    sem: np.ndarray
+    trial_index: np.ndarray
+    hover: list[str]
+    acquisition: np.ndarray | None
+    acquisition_kind: str | None
+    next_value: Value | None
+    slice: dict[str, Value]
+    note: str | None
+    acquisition_note: str | None
+
+
+def compute_slice(
+    exp: Experiment,
+    param: str,
+    metric: str | None = None,
+    slice_values: Mapping[str, Any] | None = None,
+    grid: int = 100,
+    *,
+    acquisition: bool = True,
+    trials: list[Trial] | None = None,
+    model: FittedModel | None = None,
+) -> SliceRecord:
+    """Model, observations and acquisition along ``param`` (see module doc).
+
+    ``acquisition=False`` skips the acquisition (cheaper, e.g. for reports of many slices).
+    """
+    trials = exp.trials if trials is None else trials
+    p = tunable_parameter(exp, param)
+    if isinstance(grid, bool) or not isinstance(grid, int) or grid < 2:
+        raise ValueError(f"grid must be an integer >= 2, got {grid!r}.")
+    metric = resolve_metric(exp, metric, trials)
+    base = default_slice(exp, trials, slice_values)
+    axis = axis_for(p, grid)
+
+    fitted, note = fitted_model(exp, trials, [metric], model)
+    mean = sd = None
+    rows = None
+    if fitted is not None:
+        rows = grid_rows(fitted, base, [(param, axis.units)])
+        mean, sd = predict(fitted, metric, rows)
+
+    acq = kind = next_value = None
+    acq_note = None
+    if not acquisition:
+        acq_note = None
+    elif fitted is None:
+        acq_note = "No acquisition without a model."
+    else:
+        try:
+            from axnb.engine.inspect import acquisition_values
+
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                result = acquisition_values(exp.engine, trials, rows)  # type: ignore[arg-type]
+            acq, kind = result.values, result.kind
+            finite = np.where(np.isfinite(acq), acq, -np.inf)
+            if np.isfinite(finite).any():
+                next_value = axis.values[int(np.argmax(finite))]
+            if not result.model_phase:
+                acq_note = (
+                    "The engine is still placing its initial space-filling trials; the "
+                    "acquisition shown takes over after them."
+                )
+        except Exception as e:  # the plot still shows the model and the data
+            acq_note = f"No acquisition: {type(e).__name__}: {e}"
+
+    obs = observed(exp, trials, metric)
+    return SliceRecord(
+        metric=metric,
+        minimize=direction(exp, metric),
+        axis=axis,
+        mean=mean,
+        sd=sd,
+        px=[coord(p, q[param]) for q in obs.parameters],
+        values=obs.mean,
+        sem=obs.sem,
+        trial_index=obs.trial_index,
+        hover=[hover_text(int(i), q, {metric: v})
+               for i, q, v in zip(obs.trial_index, obs.parameters, obs.mean)],
+        acquisition=acq,
+        acquisition_kind=kind,
+        next_value=next_value,
+        slice={k: v for k, v in base.items() if k != param},
+        note=note,
+        acquisition_note=acq_note,
+    )
+
+
+def draw_slice(rec: SliceRecord) -> go.Figure:
+    """Mean ± 2 sd, observations, acquisition on a second axis (see module doc)."""
+    import plotly.graph_objects as go
+    from plotly.subplots import make_subplots
+
+    fig = make_subplots(specs=[[{"secondary_y": True}]])
+    cat = rec.axis.is_category
+    xs = rec.axis.coords
+    have = rec.mean is not None and rec.sd is not None
+    upper = finite_or_none(rec.mean + 2 * rec.sd) if have else []  # type: ignore[operator]
+    lower = finite_or_none(rec.mean - 2 * rec.sd) if have else []  # type: ignore[operator]
+    band_x = xs if have else []
+    tick = {"symbol": "line-ew-open", "size": 16, "color": BLUE, "line": {"width": 2}}
+    fig.add_trace(go.Scatter(
+        x=band_x, y=upper, name="mean ± 2 sd", legendgroup="band", showlegend=False,
+        mode="markers" if cat else "lines", line={"width": 0}, marker=tick,
+        hoverinfo="skip",
+    ), secondary_y=False)
+    fig.add_trace(go.Scatter(
+        x=band_x, y=lower, name="mean ± 2 sd", legendgroup="band",
+        mode="markers" if cat else "lines", line={"width": 0}, marker=tick,
+        fill=None if cat else "tonexty", fillcolor="rgba(99,110,250,0.2)", hoverinfo="skip",
+    ), secondary_y=False)
+    fig.add_trace(go.Scatter(
+        x=band_x, y=finite_or_none(rec.mean) if have else [], name="model mean",
+        mode="markers" if cat else "lines", line={"color": BLUE, "width": 2},
+        marker={"color": BLUE, "size": 10},
+        hovertemplate=f"{rec.axis.name}=%{{x}}<br>mean=%{{y:.4g}}<extra></extra>",
+    ), secondary_y=False)
+    has_sem = bool(np.isfinite(rec.sem).any())
+    fig.add_trace(go.Scatter(
+        x=rec.px, y=rec.values.tolist(), name="observed", mode="markers",
+        marker={"color": "black", "size": 7, "opacity": 0.8},
+        error_y={"type": "data", "array": finite_or_none(2 * rec.sem), "visible": has_sem,
+                 "thickness": 1, "width": 2},
+        hovertext=rec.hover, hoverinfo="text",
+    ), secondary_y=False)
+    acq = rec.acquisition
+    kind = rec.acquisition_kind or "acquisition"
+    fig.add_trace(go.Scatter(
+        x=xs if acq is not None else [], y=finite_or_none(acq) if acq is not None else [],
+        name="acquisition", mode="markers" if cat else "lines",
+        line={"color": GREEN, "width": 1.5, "dash": "dot"}, marker={"color": GREEN},
+        hovertemplate=f"{rec.axis.name}=%{{x}}<br>{kind}=%{{y:.4g}}<extra></extra>",
+    ), secondary_y=True)
+    nxt_x, nxt_y = [], []
+    if acq is not None and rec.next_value is not None:
+        i = rec.axis.values.index(rec.next_value)
+        nxt_x, nxt_y = [xs[i]], [float(acq[i])]
+    fig.add_trace(go.Scatter(
+        x=nxt_x, y=nxt_y, name="next suggestion (this slice)", mode="markers",
+        marker={"symbol": "triangle-down", "size": 14, "color": RED,
+                "line": {"color": "black", "width": 1}},
+        hovertemplate=f"next: {rec.axis.name}=%{{x}}<extra></extra>",
+    ), secondary_y=True)
+    better = {True: " (lower is better)", False: " (higher is better)"}.get(rec.minimize, "")
+    title = f"{rec.metric}{better} along {rec.axis.name}"
+    held = describe(rec.slice)
+    if held:
+        title += f"<br><sup>model with other parameters at {held}</sup>"
+    fig.update_layout(**base_layout(title))
+    fig.update_layout(margin={"t": 95}, legend={"y": 1.08})
+    fig.update_xaxes(**axis_layout(rec.axis.scale, rec.axis.name, xs))
+    fig.update_yaxes(title_text=rec.metric, secondary_y=False)
+    fig.update_yaxes(title_text=kind, secondary_y=True, showgrid=False,
+                     visible=acq is not None)
+    notes = [n for n in (rec.note, rec.acquisition_note) if n]
+    if notes:
+        add_note(fig, "<br>".join(notes), y=0.92)
+    fig.layout.meta = {"analysis": "slice"}
+    return fig
