@@ -65,11 +65,11 @@ def test_optimize_result_fields_and_resume(tmp_path):
                            experiment_name="b", progress=False)
     assert result.best_parameters == result[0] and result.best_values is result.values
     assert result.experiment.path == tmp_path / "b.axnb.json"
+    first = [t.parameters for t in result.experiment.trials]
     again = axnb.optimize(BOOTH_PARAMS, booth, total_trials=10, seed=1, path=tmp_path,
                           experiment_name="b", progress=False)
     assert len(again.experiment.trials) == 10  # resumed: only the 2 missing trials ran
-    assert [t.parameters for t in again.experiment.trials[:8]] == \
-        [t.parameters for t in result.experiment.trials]
+    assert [t.parameters for t in again.experiment.trials[:8]] == first
 
 
 def test_optimize_accepts_ax_aliases(tmp_path):
