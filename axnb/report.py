@@ -71,8 +71,8 @@ def build_report(exp: Experiment) -> str:
     trials = exp.trials
     sections: list[tuple[str, str, str]] = []  # (anchor, title, body html)
     sections.append(("summary", "Summary", _summary(exp, trials)))
-    sections.append(("best", "Best point" if not exp.is_multi_objective else "Pareto front",
-                     _best(exp, trials)))
+    sections.append(("best", "Best point" if not exp.is_multi_objective
+                     else "Pareto-optimal trials", _best(exp, trials)))
     for anchor, title, body in _analyses(exp, trials):
         sections.append((anchor, title, body))
     sections.append(("trials", "Trials", _trials_table(exp)))
@@ -232,7 +232,8 @@ def _trials_table(exp: Experiment) -> str:
     frame = exp.to_dataframe()
     if frame.empty:
         return "<p>No trials yet.</p>"
-    cols = [c for c in frame.columns if c not in ("created_at",)]
+    empty_sems = [c for c in frame.columns if c.endswith("_sem") and frame[c].isna().all()]
+    cols = [c for c in frame.columns if c != "created_at" and c not in empty_sems]
     head = "".join(f"<th>{html.escape(str(c))}</th>" for c in cols)
     rows = []
     for rec in frame[cols].to_dict("records"):

@@ -156,7 +156,9 @@ def draw_cross_validation(rec: CrossValidationRecord) -> go.Figure:
     """Predicted vs observed with 2-sd error bars and the diagonal (see module doc)."""
     import plotly.graph_objects as go
 
-    vals = np.concatenate([rec.observed, rec.predicted[np.isfinite(rec.predicted)]])
+    band = np.concatenate([rec.predicted - 2 * rec.predicted_sd,
+                           rec.predicted + 2 * rec.predicted_sd])
+    vals = np.concatenate([rec.observed, band[np.isfinite(band)]])
     lo, hi = (float(vals.min()), float(vals.max())) if len(vals) else (0.0, 1.0)
     pad = 0.05 * ((hi - lo) or 1.0)
     fig = go.Figure()
@@ -182,9 +184,9 @@ def draw_cross_validation(rec: CrossValidationRecord) -> go.Figure:
                  f"{rec.coverage:.0%} within 2 sd</sup>")
     fig.update_layout(**base_layout(f"Leave-one-out cross-validation of {rec.metric}{stats}"))
     fig.update_layout(margin={"t": 90})
-    fig.update_xaxes(title_text=f"observed {rec.metric}")
-    fig.update_yaxes(title_text=f"predicted {rec.metric} (± 2 sd)", scaleanchor="x",
-                     scaleratio=1)
+    span = [lo - pad, hi + pad]
+    fig.update_xaxes(title_text=f"observed {rec.metric}", range=span)
+    fig.update_yaxes(title_text=f"predicted {rec.metric} (± 2 sd)", range=span)
     add_note(fig, rec.note)
     fig.layout.meta = {"analysis": "cross_validation"}
     return fig

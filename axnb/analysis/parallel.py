@@ -131,7 +131,7 @@ def draw_parallel(rec: ParallelRecord) -> go.Figure:
         f"Parallel coordinates of {len(rec.trial_index)} completed trials, colored by "
         f"{rec.color_metric}{better}"
     ))
-    fig.update_layout(margin={"l": 70, "r": 40, "t": 100, "b": 40})
+    fig.update_layout(margin={"l": 70, "r": 40, "t": 120, "b": 40})
     add_note(fig, rec.note)
     fig.layout.meta = {"analysis": "parallel"}
     return fig

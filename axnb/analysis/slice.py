@@ -210,7 +210,8 @@ def draw_slice(rec: SliceRecord) -> go.Figure:
     fig.add_trace(go.Scatter(
         x=xs if acq is not None else [], y=finite_or_none(acq) if acq is not None else [],
         name="acquisition", mode="markers" if cat else "lines",
-        line={"color": GREEN, "width": 1.5, "dash": "dot"}, marker={"color": GREEN},
+        line={"color": GREEN, "width": 1.5, "dash": "dot"},
+        marker={"color": GREEN, "size": 10, "symbol": "diamond"},
         hovertemplate=f"{rec.axis.name}=%{{x}}<br>{kind}=%{{y:.4g}}<extra></extra>",
     ), secondary_y=True)
     nxt_x, nxt_y = [], []
