@@ -1,0 +1,277 @@
+"""Gaussian-process surrogates: training data, fitting with retries, caching, ``FittedModel``.
+
+One GP per metric, in float64 on encoded inputs (the unit cube, see ``encoding``):
+
+    y_i = f(u_i) + eps_i,   f ~ GP(mu, k),   eps_i ~ N(0, sigma_i^2)
+
+* ``SingleTaskGP`` (Matern-5/2 ARD, BoTorch's dimension-scaled lengthscale prior) for purely
+  numeric spaces; ``MixedSingleTaskGP`` (adds a categorical kernel) when there are unordered
+  choices.
+* Outcomes are standardized (``Standardize``); predictions come back in original units.
+* Noise is known (``train_Yvar = sem^2``) when every observation of that metric has a sem,
+  otherwise inferred (LogNormal prior, floor 1e-4 of the standardized variance). Known
+  variances are floored at ``YVAR_FLOOR`` times the outcome variance, so duplicates with zero
+  sem stay positive definite.
+* Fitting maximizes the marginal likelihood (L-BFGS); on failure it retries once from prior
+  samples with a higher noise floor ("jitter"); when that fails too ``ModelFitError`` is
+  raised and the engine falls back to a space-filling point.
+
+Torch and BoTorch are imported inside functions so that ``import axnb`` stays light.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import threading
+from collections import OrderedDict
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from axnb.engine.context import derive_seed, quiet, seeded
+from axnb.engine.encoding import Encoder
+from axnb.space import Value
+
+if TYPE_CHECKING:
+    from axnb.trial import Trial
+
+#: Known noise variances are floored at this fraction of the outcome variance.
+YVAR_FLOOR = 1e-6
+#: Retry ("jitter") noise floor, as a fraction of the (standardized) outcome variance.
+JITTER_NOISE = 1e-3
+#: Iteration cap of the L-BFGS marginal-likelihood fit.
+FIT_MAXITER = 200
+
+
+class ModelFitError(RuntimeError):
+    """Every attempt to fit a GP failed; the message names the last reason."""
+
+
+@dataclass
+class MetricData:
+    """Training data of one metric: encoded ``X`` (n, d), means ``Y``, optional ``Yvar``."""
+
+    metric: str
+    X: np.ndarray
+    Y: np.ndarray
+    Yvar: np.ndarray | None
+    trial_indices: list[int] = field(default_factory=list)
+
+    @property
+    def n(self) -> int:
+        return len(self.Y)
+
+    @property
+    def key(self) -> str:
+        """Stable hash of the data (cache key; independent of the process)."""
+        h = hashlib.sha256(self.metric.encode())
+        for a in (self.X, self.Y, self.Yvar if self.Yvar is not None else np.zeros(0)):
+            h.update(np.ascontiguousarray(a, dtype=np.float64).tobytes())
+            h.update(b"|")
+        return h.hexdigest()
+
+
+def collect(encoder: Encoder, trials: Sequence[Trial], metric: str) -> MetricData:
+    """Completed trials that report ``metric``, encoded. Sems are used only if all are known."""
+    rows, ys, sems, idx = [], [], [], []
+    for t in trials:
+        if t.status != "completed" or not t.result or metric not in t.result:
+            continue
+        try:
+            row = encoder.encode(t.parameters)
+        except (KeyError, ValueError):
+            continue  # parameters not valid in this space (should not happen)
+        mean, sem = t.result[metric]
+        rows.append(row)
+        ys.append(float(mean))
+        sems.append(sem)
+        idx.append(t.index)
+    X = np.asarray(rows, dtype=np.float64).reshape(-1, encoder.d)
+    Y = np.asarray(ys, dtype=np.float64)
+    Yvar = None
+    if ys and all(s is not None for s in sems):
+        Yvar = np.asarray(sems, dtype=np.float64) ** 2
+    return MetricData(metric, X, Y, Yvar, idx)
+
+
+def _build(data: MetricData, cat_dims: list[int], noise_floor: float) -> Any:
+    import torch
+    from botorch.models import MixedSingleTaskGP, SingleTaskGP
+    from botorch.models.transforms.outcome import Standardize
+
+    X = torch.tensor(data.X, dtype=torch.float64)
+    Y = torch.tensor(data.Y, dtype=torch.float64).unsqueeze(-1)
+    Yvar = None
+    if data.Yvar is not None:
+        var_y = float(np.var(data.Y)) if data.n > 1 else 0.0
+        scale = var_y if var_y > 0 else max(float(np.mean(data.Y**2)), 1.0)
+        Yvar = torch.tensor(np.maximum(data.Yvar, noise_floor * scale),
+                            dtype=torch.float64).unsqueeze(-1)
+    likelihood = None
+    if Yvar is None and noise_floor > YVAR_FLOOR:
+        from botorch.models.utils.gpytorch_modules import (
+            get_gaussian_likelihood_with_lognormal_prior,
+        )
+        from gpytorch.constraints import GreaterThan
+
+        likelihood = get_gaussian_likelihood_with_lognormal_prior()
+        likelihood.noise_covar.register_constraint(
+            "raw_noise", GreaterThan(noise_floor, transform=None, initial_value=0.01)
+        )
+    if cat_dims:
+        return MixedSingleTaskGP(
+            X, Y, cat_dims=list(cat_dims), train_Yvar=Yvar, likelihood=likelihood,
+            outcome_transform=Standardize(m=1),
+        )
+    return SingleTaskGP(
+        X, Y, train_Yvar=Yvar, likelihood=likelihood, outcome_transform=Standardize(m=1)
+    )
+
+
+def _fit_mll(model: Any, max_attempts: int) -> None:
+    """Maximize the exact marginal log likelihood of ``model`` in place."""
+    from botorch.fit import fit_gpytorch_mll
+    from gpytorch.mlls import ExactMarginalLogLikelihood
+
+    mll = ExactMarginalLogLikelihood(model.likelihood, model)
+    fit_gpytorch_mll(
+        mll, max_attempts=max_attempts,
+        optimizer_kwargs={"options": {"maxiter": FIT_MAXITER}},
+    )
+
+
+def fit_gp(
+    data: MetricData, cat_dims: list[int], seed: int, warm: dict[str, Any] | None = None
+) -> Any:
+    """Fit one GP to ``data`` (see module doc for retries); returns the model in eval mode.
+
+    ``warm`` (parameter name -> tensor from a previous fit) sets the starting hyperparameters.
+    """
+    import torch
+    from botorch.optim.utils import sample_all_priors
+
+    reasons = []
+    for attempt in range(2):
+        try:
+            with seeded(derive_seed(seed, "fit", attempt)), quiet():
+                model = _build(data, cat_dims, YVAR_FLOOR if attempt == 0 else JITTER_NOISE)
+                if attempt == 0 and warm:
+                    with torch.no_grad():
+                        for name, p in model.named_parameters():
+                            w = warm.get(name)
+                            if w is not None and w.shape == p.shape:
+                                p.copy_(w)
+                elif attempt > 0:
+                    sample_all_priors(model)
+                _fit_mll(model, max_attempts=3 if attempt == 0 else 5)
+                model.eval()
+                # Touch the posterior once so that numerical failures surface here.
+                model.posterior(torch.tensor(data.X[:1], dtype=torch.float64)).mean.sum().item()
+            return model
+        except Exception as e:  # any failure triggers a retry / fallback
+            reasons.append(f"{type(e).__name__}: {e}")
+    raise ModelFitError(
+        f"could not fit a GP to metric '{data.metric}' ({data.n} observations): "
+        + "; ".join(reasons)
+    )
+
+
+def hyperparameters(model: Any) -> dict[str, Any]:
+    """Detached copies of the model's raw hyperparameters (for warm starts)."""
+    return {k: v.detach().clone() for k, v in model.named_parameters()}
+
+
+@dataclass
+class FittedModel:
+    """GP surrogates of some metrics, for predictions, plots and the acquisition.
+
+    Attributes: ``encoder`` (``encode(params) -> row``, ``decode(row) -> params``), ``metrics``,
+    ``models`` (metric -> fitted BoTorch model, e.g. ``SingleTaskGP``), ``data`` (metric ->
+    ``MetricData`` with the training ``X`` (n, d), ``Y`` and ``Yvar``).
+
+    >>> # fm = engine.fit(trials); means, sds = fm.predict_unit(np.full((1, fm.d), 0.5))["loss"]
+    """
+
+    encoder: Encoder
+    metrics: list[str]
+    models: dict[str, Any]
+    data: dict[str, MetricData]
+
+    @property
+    def d(self) -> int:
+        return self.encoder.d
+
+    @property
+    def names(self) -> list[str]:
+        """Names of the encoded columns (tunable parameters)."""
+        return self.encoder.names
+
+    def encode(self, params: dict[str, Any]) -> np.ndarray:
+        """Encoded row of a parameterization."""
+        return np.asarray(self.encoder.encode(params), dtype=np.float64)
+
+    def decode(self, row: Sequence[float]) -> dict[str, Value]:
+        """Parameterization of an encoded row (discrete values rounded)."""
+        return self.encoder.decode(row)
+
+    def model_list(self, metrics: Sequence[str] | None = None) -> Any:
+        """One BoTorch model over ``metrics`` (the model itself for one, else ``ModelListGP``)."""
+        metrics = list(metrics or self.metrics)
+        if len(metrics) == 1:
+            return self.models[metrics[0]]
+        from botorch.models import ModelListGP
+
+        return ModelListGP(*[self.models[m] for m in metrics])
+
+    def predict_unit(self, X: np.ndarray) -> dict[str, tuple[np.ndarray, np.ndarray]]:
+        """Posterior mean and sd of ``f`` (no observation noise), original units, per metric.
+
+        ``X`` is ``(k, d)`` in the encoded unit space.
+        """
+        import torch
+
+        Xt = torch.as_tensor(np.asarray(X, dtype=np.float64).reshape(-1, self.d))
+        out = {}
+        with torch.no_grad(), quiet():
+            for m in self.metrics:
+                post = self.models[m].posterior(Xt)
+                mean = post.mean.squeeze(-1).numpy().copy()
+                sd = post.variance.clamp_min(0.0).sqrt().squeeze(-1).numpy().copy()
+                out[m] = (mean, sd)
+        return out
+
+    def noise_fraction(self, metric: str) -> float:
+        """Noise variance over outcome variance (both standardized): 0 = exact, ~1 = all noise."""
+        model = self.models[metric]
+        noise = model.likelihood.noise.detach()
+        return float(noise.mean())
+
+
+class ModelCache:
+    """Fitted GPs keyed by (metric, data hash); thread-safe, least-recently-used, small."""
+
+    def __init__(self, size: int = 16) -> None:
+        self._items: OrderedDict[tuple[str, str], Any] = OrderedDict()
+        self._warm: dict[str, dict[str, Any]] = {}
+        self._size = size
+        self.lock = threading.RLock()
+        self.fits = 0  # number of actual fits (tests and benchmarks read it)
+
+    def get_or_fit(
+        self, data: MetricData, cat_dims: list[int], seed: int, warm_start: bool
+    ) -> Any:
+        key = (data.metric, data.key)
+        with self.lock:
+            if key in self._items:
+                self._items.move_to_end(key)
+                return self._items[key]
+            warm = self._warm.get(data.metric) if warm_start else None
+            model = fit_gp(data, cat_dims, derive_seed(seed, data.metric, data.key), warm)
+            self.fits += 1
+            self._items[key] = model
+            self._warm[data.metric] = hyperparameters(model)
+            while len(self._items) > self._size:
+                self._items.popitem(last=False)
+            return model

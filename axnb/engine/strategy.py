@@ -1,0 +1,324 @@
+"""The Engine: decides between the space-filling start, the model and the fallback.
+
+    >>> from axnb.space import SearchSpace, Range
+    >>> from axnb.trial import Objective
+    >>> engine = Engine(SearchSpace([Range("x", 0, 1)]), [Objective("y")], [], seed=0)
+    >>> [s.source for s in engine.suggest([], n=2)]
+    ['init', 'init']
+
+Life cycle of ``suggest(trials, n, fixed)``:
+
+1. ``fixed`` is validated and encoded as pinned columns; an empty polytope raises
+   ``InfeasibleError``.
+2. Fewer than ``initial_trials`` completed trials with every objective: scrambled Sobol /
+   polytope points (``source="init"``). Completed trials of any source count, so enough
+   attached data make the very first suggestion model-based.
+3. Otherwise GPs are fitted (or taken from the cache, keyed by the data), the acquisition is
+   built (``acquisition``) with running trials as pending points, and optimized
+   (``optimize``) for ``n`` distinct points (``source="model"``).
+4. Any failure in 3 (fit errors after retries, numerical trouble in the optimizer) gives
+   space-filling points with ``source="fallback"`` and a ``warnings.warn`` naming the cause.
+
+Reproducibility: every random choice is seeded from ``(seed, number of trials, n, pins)``
+inside ``torch.random.fork_rng`` (model fits from ``(seed, metric, data hash)``), so the same
+seed and trials give the same suggestions in any process. Warm starts (``warm_start=True``)
+trade that guarantee for speed: the fit then depends on the previous fit in this process.
+"""
+
+from __future__ import annotations
+
+import threading
+import warnings
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from axnb.engine.acquisition import Problem, observed_feasible
+from axnb.engine.context import derive_seed, quiet, seeded
+from axnb.engine.encoding import Encoder
+from axnb.engine.initial import space_filling
+from axnb.engine.models import FittedModel, ModelCache, ModelFitError
+from axnb.engine.optimize import AcquisitionOptimizer, OptimizerSettings
+from axnb.engine.polytope import Repairer, is_feasible_lp
+from axnb.engine.results import model_best, observed_best, pareto_front, usable
+from axnb.errors import ConstraintError, InfeasibleError, InvalidParameterError, TrialError
+from axnb.space import SearchSpace, Value
+
+if TYPE_CHECKING:
+    from axnb.constraints import OutcomeConstraint
+    from axnb.trial import Objective, Trial
+
+#: Inferred noise above this fraction of the outcome variance makes ``best`` model-based.
+NOISY_FRACTION = 0.01
+
+
+def default_initial_trials(d: int) -> int:
+    """Space-filling trials before the model: ``max(5, 2 d)`` for ``d`` tunable parameters."""
+    return max(5, 2 * d)
+
+
+@dataclass
+class Suggestion:
+    """A suggested parameterization (plain Python values, Fixed included) and its source."""
+
+    parameters: dict[str, Value]
+    source: str  # "init" | "model" | "fallback"
+
+
+class Engine:
+    """Bayesian-optimization engine over a ``SearchSpace`` (see module doc).
+
+    ``num_restarts`` / ``raw_samples`` set the acquisition optimizer's effort;
+    ``warm_start`` starts each fit from the previous hyperparameters of the same metric.
+    """
+
+    def __init__(
+        self,
+        space: SearchSpace,
+        objectives: list[Objective],
+        outcome_constraints: list[OutcomeConstraint],
+        seed: int,
+        initial_trials: int | None = None,
+        *,
+        num_restarts: int | None = None,
+        raw_samples: int | None = None,
+        warm_start: bool = False,
+    ) -> None:
+        if not objectives:
+            raise InvalidParameterError("The engine needs at least one objective.")
+        self.space = space
+        self.seed = int(seed) if seed is not None else 0
+        self.problem = Problem(list(objectives), list(outcome_constraints or []))
+        self.encoder = Encoder(space)
+        self.repairer = Repairer(self.encoder, list(space.constraints))
+        if not is_feasible_lp(self.repairer.uc):
+            texts = ", ".join(repr(t) for t in self.repairer.uc.texts)
+            raise InfeasibleError(
+                f"No parameter values satisfy the constraints {texts} within the bounds. "
+                f"Relax a constraint or widen the bounds."
+            )
+        if initial_trials is None:
+            initial_trials = default_initial_trials(self.encoder.d)
+        if int(initial_trials) < 0:
+            raise InvalidParameterError(
+                f"initial_trials must be >= 0, got {initial_trials!r}."
+            )
+        self.initial_trials = int(initial_trials)
+        settings = OptimizerSettings()
+        if num_restarts is not None:
+            settings.num_restarts = int(num_restarts)
+        if raw_samples is not None:
+            settings.raw_samples = int(raw_samples)
+        self.settings = settings
+        self.optimizer = AcquisitionOptimizer(self.encoder, self.repairer, settings)
+        self.warm_start = bool(warm_start)
+        self.status = "idle"
+        self.last_acquisition: str | None = None
+        self.cache = ModelCache()
+        self._lock = threading.RLock()
+
+    # ---------------------------------------------------------------- suggestions
+    def suggest(
+        self, trials: Sequence[Trial], n: int = 1, fixed: Mapping[str, Any] | None = None
+    ) -> list[Suggestion]:
+        """``n`` distinct suggestions given all trials (running ones are pending points)."""
+        if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 1:
+            raise TrialError(f"n must be a positive integer, got {n!r}.")
+        n = int(n)
+        with self._lock:
+            try:
+                pins, pinned = self._pins(fixed)
+                position = len(trials)
+                n_data = len([t for t in trials if t.status == "completed" and t.result
+                              and all(o.metric in t.result for o in self.problem.objectives)])
+                seed = derive_seed(self.seed, "suggest", position, n, sorted(pinned.items()))
+                if n_data < max(self.initial_trials, 1) or len(pins) == self.encoder.d:
+                    self.status = "sampling initial points"
+                    rows = space_filling(self.encoder, self.repairer, n, self.seed, position, pins)
+                    return self._finish(rows, "init")
+                try:
+                    rows = self._model_rows(trials, n, pins, seed)
+                    return self._finish(rows, "model")
+                except InfeasibleError:
+                    raise
+                except Exception as e:  # any model failure falls back
+                    warnings.warn(
+                        f"axnb: model-based suggestion failed ({type(e).__name__}: {e}); "
+                        f"using a space-filling point instead (source='fallback').",
+                        RuntimeWarning, stacklevel=2,
+                    )
+                    self.status = "sampling fallback points"
+                    rows = space_filling(self.encoder, self.repairer, n, self.seed, position, pins)
+                    return self._finish(rows, "fallback")
+            finally:
+                self.status = "idle"
+
+    def _pins(self, fixed: Mapping[str, Any] | None) -> tuple[dict[int, float], dict[str, Value]]:
+        """Validated pins as encoded column -> value, and as name -> plain value."""
+        if not fixed:
+            return {}, {}
+        values = self.space.validate(fixed, partial=True, check_constraints=False)
+        pinned = {k: v for k, v in values.items() if k in fixed and k in self.encoder.index}
+        pins = {self.encoder.index[k]: self.encoder.encode_value(k, v) for k, v in pinned.items()}
+        reduced, _ = self.repairer.uc.reduce(pins)
+        texts = ", ".join(repr(t) for t in self.repairer.uc.texts)
+        if not is_feasible_lp(reduced):
+            raise InfeasibleError(
+                f"With {pinned} pinned, no values of the other parameters satisfy the "
+                f"constraints {texts}. Pin other values or fewer parameters."
+            )
+        if len(pins) == self.encoder.d:
+            try:
+                self.space.validate({**pinned})
+            except ConstraintError as e:
+                raise InfeasibleError(f"The pinned values {pinned} violate a constraint: {e}") \
+                    from None
+        return pins, pinned
+
+    def _finish(self, rows: Sequence[np.ndarray], source: str) -> list[Suggestion]:
+        out = []
+        for row in rows:
+            params = self.encoder.decode(row)
+            params = self.space.validate(params)  # plain values; constraints checked to 1e-6
+            out.append(Suggestion(params, source))
+        return out
+
+    def _model_rows(
+        self, trials: Sequence[Trial], n: int, pins: dict[int, float], seed: int
+    ) -> list[np.ndarray]:
+        problem = self._modelled_problem(trials)
+        self.status = "fitting model"
+        fitted = self._fitted(trials, problem.metrics, strict=True)
+        assert fitted is not None
+        ok = usable(problem, trials)
+        any_feasible = any(observed_feasible(problem, t.result) for t in ok)  # type: ignore
+        baseline = np.unique(fitted.data[problem.objectives[0].metric].X, axis=0)
+        pending = self._encode_valid([t.parameters for t in trials if t.status == "running"])
+        self.status = "optimizing acquisition"
+        with seeded(seed), quiet():
+            from axnb.engine.acquisition import build_acquisition
+
+            acqf, kind = build_acquisition(
+                fitted, problem, baseline, pending, any_feasible, derive_seed(seed, "mc")
+            )
+            self.last_acquisition = kind
+            return self.optimizer.optimize(acqf, n, pins, pending)
+
+    def _modelled_problem(self, trials: Sequence[Trial]) -> Problem:
+        """The problem without outcome constraints on metrics nobody has reported yet."""
+        seen = {m for t in trials if t.status == "completed" and t.result for m in t.result}
+        cons = [c for c in self.problem.outcome_constraints if c.metric in seen]
+        return Problem(self.problem.objectives, cons)
+
+    def _encode_valid(self, rows: Sequence[Mapping[str, Any]]) -> np.ndarray:
+        out = []
+        for r in rows:
+            try:
+                out.append(self.encoder.encode(r))
+            except (KeyError, ValueError):
+                continue
+        return np.asarray(out, dtype=np.float64).reshape(-1, self.encoder.d)
+
+    # ---------------------------------------------------------------- models
+    def _fitted(
+        self, trials: Sequence[Trial], metrics: Sequence[str], strict: bool = False
+    ) -> FittedModel | None:
+        from axnb.engine.models import collect
+
+        cat_dims = sorted(self.encoder.cat_dims)
+        models, data = {}, {}
+        for m in metrics:
+            d = collect(self.encoder, trials, m)
+            if d.n == 0:
+                continue
+            models[m] = self.cache.get_or_fit(d, cat_dims, self.seed, self.warm_start)
+            data[m] = d
+        if not models:
+            if strict:
+                raise ModelFitError("no completed trial reports the objective")
+            return None
+        return FittedModel(self.encoder, list(models), models, data)
+
+    def _all_metrics(self, trials: Sequence[Trial]) -> list[str]:
+        out = list(self.problem.metrics)
+        for t in trials:
+            if t.status == "completed" and t.result:
+                out.extend(m for m in t.result if m not in out)
+        return out
+
+    def fit(self, trials: Sequence[Trial], metrics: list[str] | None = None) -> FittedModel | None:
+        """Fitted GPs for ``metrics`` (default: objectives and constraint metrics).
+
+        None when no completed trial reports any of them, or when fitting fails (warned).
+        """
+        with self._lock:
+            self.status = "fitting model"
+            try:
+                return self._fitted(trials, metrics or self.problem.metrics)
+            except ModelFitError as e:
+                warnings.warn(f"axnb: {e}", RuntimeWarning, stacklevel=2)
+                return None
+            finally:
+                self.status = "idle"
+
+    def predict(
+        self, trials: Sequence[Trial], points: list[Mapping[str, Any]]
+    ) -> dict[str, tuple[list[float], list[float]]]:
+        """Posterior means and sds of the mean (original units) of every reported metric."""
+        params = [self.space.validate(p, check_constraints=False) for p in points]
+        with self._lock:
+            self.status = "fitting model"
+            try:
+                fitted = self._fitted(trials, self._all_metrics(trials))
+            finally:
+                self.status = "idle"
+        if fitted is None:
+            raise TrialError("predict needs at least one completed trial with results.")
+        if not params:
+            return {m: ([], []) for m in fitted.metrics}
+        pred = fitted.predict_unit(self.encoder.encode_many(params))
+        return {m: ([float(v) for v in mu], [float(v) for v in sd])
+                for m, (mu, sd) in pred.items()}
+
+    # ---------------------------------------------------------------- results
+    def best(self, trials: Sequence[Trial]) -> tuple[dict, dict] | None:
+        """Best arm and its values; model-based (in-sample) when the data are noisy."""
+        obs = observed_best(self.problem, trials)
+        if obs is None or not self._noisy(trials):
+            return obs
+        try:
+            def predict(points: list[dict]) -> dict:
+                with self._lock:
+                    fitted = self._fitted(trials, self.problem.metrics, strict=True)
+                assert fitted is not None
+                return fitted.predict_unit(self.encoder.encode_many(points))
+
+            return model_best(self.problem, trials, predict)
+        except Exception as e:  # the observed best is a sound answer
+            warnings.warn(f"axnb: model-based best failed ({e}); using the observed best.",
+                          RuntimeWarning, stacklevel=2)
+            return obs
+
+    def _noisy(self, trials: Sequence[Trial]) -> bool:
+        ts = usable(self.problem, trials)
+        sems = [t.result[m][1] for t in ts for m in self.problem.metrics]  # type: ignore
+        if any(s is not None and s > 0 for s in sems):
+            return True
+        if all(s is not None for s in sems) or len(ts) < 3:
+            return False
+        try:
+            with self._lock:
+                fitted = self._fitted(trials, self.problem.metrics, strict=True)
+        except Exception:
+            return False
+        assert fitted is not None
+        return any(
+            fitted.data[m].Yvar is None and fitted.noise_fraction(m) > NOISY_FRACTION
+            for m in fitted.metrics
+        )
+
+    def pareto(self, trials: Sequence[Trial]) -> list[tuple[dict, dict]]:
+        """Feasible non-dominated completed arms (observed values)."""
+        return pareto_front(self.problem, trials)

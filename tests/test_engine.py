@@ -1,0 +1,447 @@
+"""The suggestion engine, driven directly with Trial objects (no Experiment)."""
+
+from __future__ import annotations
+
+import json
+import math
+import subprocess
+import sys
+import textwrap
+import warnings
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from axnb.constraints import parse_outcome_constraint
+from axnb.engine import Engine, FittedModel, Suggestion
+from axnb.errors import InfeasibleError, InvalidParameterError
+from axnb.space import Choice, Fixed, Int, Range, SearchSpace
+from axnb.trial import Objective, Trial
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def done(index: int, params: dict, result: dict, source: str = "manual") -> Trial:
+    """A completed trial; ``result`` values are numbers or (mean, sem)."""
+    res = {m: (v if isinstance(v, tuple) else (float(v), None)) for m, v in result.items()}
+    return Trial(index, dict(params), "completed", source, res)
+
+
+def running(index: int, params: dict) -> Trial:
+    return Trial(index, dict(params), "running", "model")
+
+
+def run(engine: Engine, f, trials: list[Trial], steps: int, n: int = 1, **kw) -> list[Trial]:
+    """Suggest, evaluate ``f(params) -> dict`` and complete, ``steps`` times."""
+    for _ in range(steps):
+        for s in engine.suggest(trials, n=n, **kw):
+            trials.append(done(len(trials), s.parameters, f(s.parameters), s.source))
+    return trials
+
+
+def quad(p: dict) -> dict:
+    return {"y": sum((float(v) - 0.3) ** 2 for k, v in p.items() if k.startswith("x"))}
+
+
+def simple_engine(d: int = 2, **kw) -> Engine:
+    space = SearchSpace([Range(f"x{i}", 0, 1) for i in range(d)])
+    return Engine(space, [Objective("y", minimize=True)], [], seed=kw.pop("seed", 0), **kw)
+
+
+# ----------------------------------------------------------------------------- start design
+
+def test_initial_points_are_sobol_and_continue_the_sequence():
+    eng = simple_engine(initial_trials=4)
+    assert eng.initial_trials == 4
+    first = eng.suggest([], n=2)
+    assert [s.source for s in first] == ["init", "init"]
+    assert all(isinstance(s, Suggestion) for s in first)
+    trials = [running(i, s.parameters) for i, s in enumerate(first)]
+    nxt = eng.suggest(trials, n=2)
+    pts = [tuple(s.parameters.values()) for s in first + nxt]
+    assert len(set(pts)) == 4
+
+
+def test_default_initial_trials_grows_with_dimension():
+    assert simple_engine(2).initial_trials == 5
+    assert simple_engine(6).initial_trials == 12
+
+
+def test_attached_data_count_toward_the_start_design():
+    eng = simple_engine(initial_trials=5)
+    rng = np.random.default_rng(0)
+    trials = []
+    for i in range(5):
+        p = {"x0": float(rng.random()), "x1": float(rng.random())}
+        trials.append(done(i, p, quad(p)))
+    [s] = eng.suggest(trials)
+    assert s.source == "model"
+
+
+def test_running_and_failed_trials_do_not_count_as_data():
+    eng = simple_engine(initial_trials=3)
+    p = {"x0": 0.1, "x1": 0.2}
+    trials = [done(0, p, quad(p)), Trial(1, p, "failed", "init"), running(2, p),
+              Trial(3, p, "abandoned", "init")]
+    assert eng.suggest(trials)[0].source == "init"
+
+
+# ----------------------------------------------------------------------------- constraints
+
+def constrained_space() -> SearchSpace:
+    return SearchSpace.build(
+        [Range("w1", 0, 1), Range("w2", 0, 1), Range("w3", 0, 1), Int("n", 1, 6),
+         Range("x", -2, 3), Fixed("epochs", 10)],
+        ["w1 + w2 + w3 == 1", "x - n <= -1.5", "2*w1 + 0.5*n <= 3", "x + w2 >= -1"],
+    )
+
+
+def check_valid(space: SearchSpace, params: dict) -> None:
+    space.validate(params)  # bounds, types and every constraint to 1e-6
+    for c in space.constraints:
+        assert c.satisfied(params, tol=1e-6), (c.text, params)
+    for k, v in params.items():
+        assert type(v) in (float, int, str, bool), (k, type(v))
+
+
+def test_every_suggestion_satisfies_equality_and_inequality_constraints_with_ints():
+    space = constrained_space()
+    eng = Engine(space, [Objective("y")], [], seed=1, initial_trials=6)
+
+    def f(p):
+        return {"y": (p["w1"] - 0.6) ** 2 + (p["x"] - 1) ** 2 + 0.1 * p["n"]}
+
+    trials = run(eng, f, [], steps=5, n=2)  # 6 init + 4 model
+    assert {t.source for t in trials} == {"init", "model"}
+    for t in trials:
+        check_valid(space, t.parameters)
+        assert isinstance(t.parameters["n"], int)
+        assert t.parameters["epochs"] == 10
+
+
+def test_only_integer_equality_constraint():
+    space = SearchSpace.build([Int("a", 0, 10), Int("b", 0, 10), Int("c", 0, 10)],
+                              ["a + b + c == 10"])
+    eng = Engine(space, [Objective("y")], [], seed=0, initial_trials=4)
+    trials = run(eng, lambda p: {"y": (p["a"] - 3) ** 2 + p["b"]}, [], steps=7)
+    for t in trials:
+        check_valid(space, t.parameters)
+        assert sum(t.parameters.values()) == 10
+
+
+def test_infeasible_space_and_pins_raise_clear_errors():
+    with pytest.raises(InfeasibleError, match="x1 \\+ x2 >= 3"):
+        Engine(SearchSpace.build([Range("x1", 0, 1), Range("x2", 0, 1)], ["x1 + x2 >= 3"]),
+               [Objective("y")], [], seed=0)
+    space = SearchSpace.build([Range("x1", 0, 1), Range("x2", 0, 1)], ["x1 + x2 <= 1"])
+    eng = Engine(space, [Objective("y")], [], seed=0)
+    with pytest.raises(InfeasibleError, match="x2"):
+        eng.suggest([], fixed={"x1": 0.5, "x2": 0.9})
+    with pytest.raises(InvalidParameterError, match="nope"):
+        eng.suggest([], fixed={"nope": 1})
+    with pytest.raises(InvalidParameterError, match="out of bounds"):
+        eng.suggest([], fixed={"x1": 2.0})
+
+
+# ----------------------------------------------------------------------------- mixed spaces
+
+def mixed_space() -> SearchSpace:
+    return SearchSpace([
+        Range("x", 0, 1), Range("lr", 1e-4, 1e-1, log=True), Int("layers", 1, 8),
+        Int("units", 16, 1024, log=True), Choice("opt", ["adam", "sgd", "rms"]),
+        Choice("batch", [16, 32, 64, 128]), Choice("flag", [True, False]), Fixed("seed", 7),
+    ])
+
+
+def mixed_f(p: dict) -> dict:
+    y = (p["x"] - 0.7) ** 2 + (math.log10(p["lr"]) + 2.5) ** 2 / 4 + abs(p["layers"] - 3) / 5
+    y += {"adam": 0.0, "sgd": 0.4, "rms": 0.2}[p["opt"]] + p["batch"] / 640 + 0.1 * p["flag"]
+    return {"y": y}
+
+
+def test_mixed_types_are_respected():
+    space = mixed_space()
+    eng = Engine(space, [Objective("y")], [], seed=2, initial_trials=8)
+    trials = run(eng, mixed_f, [], steps=6, n=2)
+    assert {t.source for t in trials} == {"init", "model"}
+    for t in trials:
+        p = t.parameters
+        check_valid(space, p)
+        assert isinstance(p["layers"], int) and 1 <= p["layers"] <= 8
+        assert isinstance(p["units"], int)
+        assert p["opt"] in ("adam", "sgd", "rms")
+        assert p["batch"] in (16, 32, 64, 128) and isinstance(p["batch"], int)
+        assert isinstance(p["flag"], bool)
+        assert p["seed"] == 7
+
+
+def test_fully_discrete_space_is_enumerated_and_batches_are_distinct():
+    space = SearchSpace([Int("a", 0, 4), Choice("c", ["p", "q", "r"])])
+    eng = Engine(space, [Objective("y")], [], seed=0, initial_trials=5)
+    trials = run(eng, lambda p: {"y": (p["a"] - 2) ** 2 + (p["c"] == "q")}, [], steps=1, n=5)
+    batch = eng.suggest(trials, n=4)
+    keys = {tuple(s.parameters.values()) for s in batch}
+    assert len(keys) == 4 and all(s.source == "model" for s in batch)
+
+
+# ----------------------------------------------------------------------------- pinning
+
+def test_fixed_pins_parameters_in_init_and_model_phases():
+    space = mixed_space()
+    eng = Engine(space, [Objective("y")], [], seed=3, initial_trials=6)
+    trials = run(eng, mixed_f, [], steps=3, n=2)
+    for phase in range(2):
+        for s in eng.suggest(trials, n=2, fixed={"opt": "sgd", "layers": 5, "x": 0.25}):
+            assert s.source == ("model" if phase or len(trials) >= 6 else "init")
+            assert s.parameters["opt"] == "sgd"
+            assert s.parameters["layers"] == 5
+            assert s.parameters["x"] == 0.25
+            check_valid(space, s.parameters)
+        trials = run(eng, mixed_f, trials, steps=1)
+
+
+def test_fixed_with_equality_constraint():
+    space = SearchSpace.build([Range("w1", 0, 1), Range("w2", 0, 1), Range("w3", 0, 1)],
+                              ["w1 + w2 + w3 == 1"])
+    eng = Engine(space, [Objective("y")], [], seed=0, initial_trials=3)
+    trials = run(eng, lambda p: {"y": p["w1"] ** 2 + p["w2"]}, [], steps=4)
+    for s in eng.suggest(trials, n=2, fixed={"w1": 0.3}):
+        assert s.parameters["w1"] == 0.3
+        check_valid(space, s.parameters)
+
+
+# ----------------------------------------------------------------------------- pending points
+
+def test_pending_points_make_batch_points_distinct():
+    eng = simple_engine(initial_trials=5)
+    trials = run(eng, quad, [], steps=6)
+    batch = eng.suggest(trials, n=3)
+    assert all(s.source == "model" for s in batch)
+    rows = np.array([list(s.parameters.values()) for s in batch])
+    dists = [np.linalg.norm(rows[i] - rows[j]) for i in range(3) for j in range(i)]
+    assert min(dists) > 1e-3
+    # A running trial is a pending point: the next suggestion moves away from it.
+    alone = eng.suggest(trials)[0].parameters
+    pend = [*trials, running(len(trials), alone)]
+    other = eng.suggest(pend)[0].parameters
+    assert np.linalg.norm(np.subtract(list(other.values()), list(alone.values()))) > 1e-3
+
+
+# ----------------------------------------------------------------------------- reproducibility
+
+SCRIPT = textwrap.dedent("""
+    import json, sys
+    from axnb.engine import Engine
+    from axnb.space import SearchSpace, Range, Int, Choice
+    from axnb.trial import Objective, Trial
+    space = SearchSpace([Range("x", 0, 1), Int("n", 1, 5), Choice("c", ["a", "b"])])
+    eng = Engine(space, [Objective("y")], [], seed=11, initial_trials=4)
+    trials = []
+    for i in range(6):
+        for s in eng.suggest(trials):
+            p = s.parameters
+            y = (p["x"] - 0.3) ** 2 + p["n"] / 10 + (p["c"] == "b")
+            trials.append(Trial(len(trials), p, "completed", s.source, {"y": (y, None)}))
+    out = [t.parameters for t in trials] + [s.parameters for s in eng.suggest(trials, n=2)]
+    print(json.dumps(out))
+""")
+
+
+def _run_script() -> list:
+    env = {"PYTHONPATH": str(ROOT), "PATH": "/usr/bin:/bin", "PYTHONHASHSEED": "random"}
+    out = subprocess.run([sys.executable, "-c", SCRIPT], capture_output=True, text=True,
+                         env=env, cwd=ROOT, timeout=300, check=True)
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+def test_same_seed_and_trials_give_identical_suggestions_in_fresh_processes():
+    a, b = _run_script(), _run_script()
+    assert a == b
+    assert len({json.dumps(p, sort_keys=True) for p in a}) == len(a)
+
+
+def test_different_seeds_differ():
+    s0 = simple_engine(seed=0).suggest([])[0].parameters
+    s1 = simple_engine(seed=1).suggest([])[0].parameters
+    assert s0 != s1
+
+
+def test_suggest_does_not_touch_global_rng_state():
+    import torch
+
+    eng = simple_engine(initial_trials=3)
+    trials = run(eng, quad, [], steps=3)
+    torch.manual_seed(123)
+    np.random.seed(123)
+    expected_t, expected_n = torch.rand(1).item(), np.random.rand()
+    torch.manual_seed(123)
+    np.random.seed(123)
+    eng.suggest(trials)
+    assert torch.rand(1).item() == expected_t and np.random.rand() == expected_n
+
+
+def test_import_does_not_load_torch():
+    code = ("import sys, axnb, axnb.engine; "
+            "print([m for m in ('torch', 'botorch', 'gpytorch', 'scipy') if m in sys.modules])")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         env={"PYTHONPATH": str(ROOT), "PATH": "/usr/bin:/bin"}, cwd=ROOT,
+                         timeout=120, check=True)
+    assert out.stdout.strip() == "[]"
+
+
+# ----------------------------------------------------------------------------- degenerate data
+
+def _model_suggest(trials, **kw):
+    eng = simple_engine(initial_trials=kw.pop("initial_trials", 1), **kw)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", RuntimeWarning)  # no fallback warning expected
+        s = eng.suggest(trials, n=2)
+    assert [x.source for x in s] == ["model", "model"]
+    return s
+
+
+def test_single_observation():
+    _model_suggest([done(0, {"x0": 0.5, "x1": 0.5}, {"y": 1.0})])
+
+
+def test_duplicates_and_constant_outcomes():
+    p = {"x0": 0.2, "x1": 0.7}
+    _model_suggest([done(i, p, {"y": 3.0}) for i in range(6)])
+    _model_suggest([done(i, p, {"y": (3.0, 0.0)}) for i in range(6)])
+    rng = np.random.default_rng(1)
+    pts = [{"x0": float(a), "x1": float(b)} for a, b in rng.random((6, 2))]
+    _model_suggest([done(i, q, {"y": 2.5}) for i, q in enumerate(pts)])
+
+
+def test_huge_outliers():
+    rng = np.random.default_rng(2)
+    trials = []
+    for i in range(10):
+        p = {"x0": float(rng.random()), "x1": float(rng.random())}
+        y = quad(p)["y"] + (1e12 if i == 4 else 0.0)
+        trials.append(done(i, p, {"y": y}))
+    _model_suggest(trials)
+
+
+def test_forced_fit_failure_falls_back_with_a_warning(monkeypatch):
+    from linear_operator.utils.errors import NotPSDError
+
+    import axnb.engine.models as models
+
+    def broken(*a, **k):
+        raise NotPSDError("forced for the test")
+
+    monkeypatch.setattr(models, "_fit_mll", broken)
+    eng = simple_engine(initial_trials=3)
+    trials = [done(i, {"x0": i / 4, "x1": 0.5}, {"y": float(i)}) for i in range(4)]
+    with pytest.warns(RuntimeWarning, match="NotPSDError"):
+        out = eng.suggest(trials, n=2)
+    assert [s.source for s in out] == ["fallback", "fallback"]
+    assert out[0].parameters != out[1].parameters
+    assert eng.status == "idle"
+
+
+# ----------------------------------------------------------------------------- outcome constraints
+
+def test_outcome_constraints_feasibility_first_then_constrained_nei():
+    space = SearchSpace([Range("x0", 0, 1), Range("x1", 0, 1)])
+    eng = Engine(space, [Objective("y")], [parse_outcome_constraint("c >= 1.6")], seed=0,
+                 initial_trials=4)
+
+    def f(p):
+        return {"y": p["x0"] + p["x1"], "c": p["x0"] + p["x1"]}
+
+    # Nothing observed is feasible yet: probability of feasibility.
+    trials = [done(i, {"x0": v, "x1": v}, f({"x0": v, "x1": v}))
+              for i, v in enumerate([0.1, 0.2, 0.3, 0.4])]
+    [s] = eng.suggest(trials)
+    assert eng.last_acquisition == "feasibility" and s.source == "model"
+    trials = run(eng, f, trials, steps=6)
+    assert eng.last_acquisition == "qLogNEI"
+    assert any(t.result["c"][0] >= 1.6 for t in trials)
+    _params, values = eng.best(trials)
+    assert values["c"][0] >= 1.6
+
+
+# ----------------------------------------------------------------------------- results
+
+def test_best_observed_when_exact_and_least_violating_when_none_feasible():
+    eng = Engine(SearchSpace([Range("x", 0, 1)]), [Objective("y", minimize=True)],
+                 [parse_outcome_constraint("c <= 1")], seed=0)
+    trials = [done(0, {"x": 0.1}, {"y": 1.0, "c": 0.5}),
+              done(1, {"x": 0.2}, {"y": 0.1, "c": 2.0}),
+              done(2, {"x": 0.3}, {"y": 0.7, "c": 0.9})]
+    params, values = eng.best(trials)
+    assert params == {"x": 0.3} and values == {"y": (0.7, None), "c": (0.9, None)}
+    infeasible = [done(0, {"x": 0.1}, {"y": 1.0, "c": 3.0}),
+                  done(1, {"x": 0.2}, {"y": 0.1, "c": 1.5})]
+    assert eng.best(infeasible)[0] == {"x": 0.2}
+    assert eng.best([]) is None
+
+
+def test_best_is_model_based_for_noisy_data():
+    eng = simple_engine(d=1)
+    rng = np.random.default_rng(0)
+    xs = np.linspace(0, 1, 12)
+    trials = [done(i, {"x0": float(x)}, {"y": ((x - 0.3) ** 2 + rng.normal(0, 0.05), 0.05)})
+              for i, x in enumerate(xs)]
+    params, values = eng.best(trials)
+    mean, sd = values["y"]
+    assert sd is not None and 0 < sd < 0.05
+    assert abs(params["x0"] - 0.3) < 0.15
+    assert mean == pytest.approx((params["x0"] - 0.3) ** 2, abs=0.05)
+
+
+def test_pareto_front_is_the_feasible_non_dominated_set():
+    space = SearchSpace([Range("x", 0, 1)])
+    objectives = [Objective("acc", minimize=False), Objective("lat", minimize=True)]
+    eng = Engine(space, objectives, [parse_outcome_constraint("lat <= 20")], seed=0)
+    data = [(0.9, 10), (0.95, 15), (0.8, 5), (0.85, 12), (0.99, 25), (0.9, 10.0), (0.7, 6)]
+    trials = [done(i, {"x": i / 10}, {"acc": a, "lat": lat}) for i, (a, lat) in enumerate(data)]
+    front = eng.pareto(trials)
+    got = sorted((v["acc"][0], v["lat"][0]) for _, v in front)
+    assert got == [(0.8, 5.0), (0.9, 10.0), (0.95, 15.0)]
+    # brute force check: nothing feasible dominates a front member
+    for _, v in front:
+        for a, lat in data:
+            assert not (lat <= 20 and a >= v["acc"][0] and lat <= v["lat"][0]
+                        and (a, lat) != (v["acc"][0], v["lat"][0]))
+    best = eng.best(trials)
+    assert (best[1]["acc"][0], best[1]["lat"][0]) in got
+
+
+def test_multi_objective_suggestions_use_nehvi_with_thresholds():
+    space = SearchSpace([Range("x0", 0, 1), Range("x1", 0, 1)])
+    objectives = [Objective("f1", minimize=True), Objective("f2", minimize=True)]
+    eng = Engine(space, objectives, [parse_outcome_constraint("f1 <= 0.9")], seed=0,
+                 initial_trials=6)
+
+    def f(p):
+        return {"f1": p["x0"], "f2": 1 - p["x0"] ** 0.5 + 0.5 * p["x1"]}
+
+    trials = run(eng, f, [], steps=8)
+    assert eng.last_acquisition == "qLogNEHVI"
+    front = eng.pareto(trials)
+    assert front and all(v["f1"][0] <= 0.9 for _, v in front)
+    batch = eng.suggest(trials, n=2)
+    assert [s.source for s in batch] == ["model", "model"]
+
+
+def test_predict_and_fit_reuse_the_cached_model():
+    eng = simple_engine(initial_trials=4)
+    trials = run(eng, quad, [], steps=6)
+    eng.suggest(trials)
+    fits = eng.cache.fits
+    pred = eng.predict(trials, [{"x0": 0.3, "x1": 0.3}, trials[0].parameters])
+    means, sds = pred["y"]
+    assert len(means) == 2 and all(isinstance(v, float) for v in means + sds)
+    assert means[1] == pytest.approx(trials[0].result["y"][0], abs=0.05)
+    fm = eng.fit(trials)
+    assert isinstance(fm, FittedModel) and eng.cache.fits == fits
+    row = fm.encode(trials[0].parameters)
+    assert fm.decode(row) == trials[0].parameters
+    mu, _sd = fm.predict_unit(np.vstack([row, row]))["y"]
+    assert mu.shape == (2,) and mu[0] == pytest.approx(means[1])
+    assert fm.data["y"].X.shape == (len(trials), 2)
+    assert simple_engine().fit([]) is None
