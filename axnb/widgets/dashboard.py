@@ -1,0 +1,463 @@
+"""Live dashboard: contour, slice, progress and trials tabs that follow the experiment.
+
+    dash = exp.dashboard()                       # display it; it refreshes itself
+    handle = exp.run(f, trials=20, background=True)
+    handle.wait()
+    dash.refresh()                               # synchronous refresh (scripts, tests)
+    dash.figures["progress"]                     # the plotly FigureWidgets, by name
+    dash.close()                                 # stop following the experiment
+
+Tabs: **contour** (x / y parameter and metric pickers), **slice** (parameter and metric
+pickers; shows the acquisition and the next point), **progress** (metric picker), **trials**
+(a sortable table: column picker and descending toggle), and **pareto** for several
+objectives. The status line shows the trial counts, the best value so far and what the engine
+is doing (``exp.engine.status``: idle, sampling initial points, fitting model, optimizing
+acquisition).
+
+How it stays live without flicker or waste: the dashboard subscribes to the experiment's
+change events (they may come from a background run's thread); a ``Refresher`` worker
+coalesces them and refreshes at most about every ``interval`` seconds with the latest state.
+Each refresh computes the analyses' records (``axnb.analysis.*.compute_*``), draws them with
+the same ``draw_*`` functions as ``exp.plot``, and pushes the new traces and layout into the
+existing ``go.FigureWidget``s inside ``batch_update`` (one message per figure, no re-creation).
+The model-based figures (contour, slice) are recomputed only when the completed-trial data
+change (a signature of completed trials and their results) or a picker changes; the status
+line, progress and trials table follow every change. While the engine is busy the status line
+is polled about once a second.
+
+The figures are model views of the experiment; the widget keeps nothing else, so closing it
+or re-running its cell loses nothing.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import html
+import math
+import threading
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+
+import ipywidgets as widgets
+import plotly.graph_objects as go
+
+from axnb.widgets._colab import enable_custom_widgets
+from axnb.widgets._events import INTERVAL, Refresher
+
+if TYPE_CHECKING:
+    from axnb.experiment import Experiment
+    from axnb.trial import Trial
+
+_WIDE = {"description_width": "initial"}
+#: How often the status line is polled while the engine is busy (seconds).
+STATUS_POLL = 1.0
+_STATUS_COLORS = {
+    "running": "#fff7d6",
+    "failed": "#fde0dc",
+    "abandoned": "#eeeeee",
+    "completed": "white",
+}
+
+
+def data_signature(trials: list[Trial]) -> tuple:
+    """What the models see: completed trials and their results. Unchanged -> no refit."""
+    return tuple(
+        (t.index, tuple(sorted((t.result or {}).items()))) for t in trials if t.is_completed
+    )
+
+
+def update_in_place(widget: go.FigureWidget, fig: go.Figure) -> None:
+    """Make ``widget`` show ``fig`` without re-creating it.
+
+    When the traces line up (same count and types, as the analyses guarantee for the same
+    pickers) their properties and the layout are updated in one ``batch_update`` message;
+    otherwise the traces are replaced.
+    """
+    same = len(widget.data) == len(fig.data) and all(
+        a.type == b.type for a, b in zip(widget.data, fig.data)
+    )
+    if not same:
+        with widget.batch_update():
+            widget.data = ()
+        widget.add_traces(list(fig.data))
+    layout = fig.layout.to_plotly_json()
+    with widget.batch_update():
+        if same:
+            for old, new in zip(widget.data, fig.data):
+                props = new.to_plotly_json()
+                props.pop("type", None)
+                props.pop("uid", None)
+                old.update(props, overwrite=True)
+        widget.layout.update(layout, overwrite=True)
+        widget.layout.annotations = fig.layout.annotations
+        widget.layout.shapes = fig.layout.shapes
+
+
+def message_figure(text: str, title: str = "", height: int = 300) -> go.Figure:
+    """A blank figure that says something (waiting for data, not applicable, an error)."""
+    fig = go.Figure()
+    fig.add_annotation(
+        text=html.escape(text).replace("\n", "<br>"),
+        xref="paper",
+        yref="paper",
+        x=0.5,
+        y=0.5,
+        showarrow=False,
+        font={"size": 13, "color": "#444"},
+    )
+    fig.update_layout(
+        title={"text": title, "x": 0.02},
+        height=height,
+        template="plotly_white",
+        xaxis={"visible": False},
+        yaxis={"visible": False},
+        margin={"l": 30, "r": 30, "t": 50, "b": 30},
+    )
+    return fig
+
+
+def _cell(value: Any) -> str:
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return ""
+    if isinstance(value, float):
+        return f"{value:.6g}"
+    return str(value)
+
+
+def _missing(value: Any) -> bool:
+    return value is None or (isinstance(value, float) and math.isnan(value))
+
+
+def _sort_key(value: Any) -> tuple:
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        return (0, float(value), "")
+    return (1, 0.0, str(value))
+
+
+class Dashboard(widgets.VBox):
+    """Live tabs for ``exp`` (see module doc). Parts: ``figures`` (name -> FigureWidget),
+    ``status``, ``tabs``, the pickers (``contour_x``, ``contour_y``, ``contour_metric``,
+    ``slice_param``, ``slice_metric``, ``progress_metric``, ``sort_by``, ``descending``),
+    ``refresh()`` and ``close()``."""
+
+    def __init__(self, exp: Experiment, interval: float = INTERVAL, grid: int = 40) -> None:
+        enable_custom_widgets()
+        super().__init__()
+        self.experiment = exp
+        self.grid = int(grid)
+        self._lock = threading.RLock()
+        self._drawn: dict[str, tuple] = {}
+        self._closed = threading.Event()
+        self.last_error: str | None = None
+        self._counts = ""
+
+        tunable = [p.name for p in exp.space.tunable]
+        metrics = list(exp.metrics)
+        self.status = widgets.HTML()
+        self.status.add_class("axnb-status")
+        self.message = widgets.HTML()
+        self.message.add_class("axnb-dashboard-message")
+
+        def picker(label: str, options: list[str], value: str | None, css: str) -> Any:
+            w = widgets.Dropdown(
+                options=options,
+                value=value,
+                description=label,
+                style=_WIDE,
+                layout=widgets.Layout(width="220px"),
+            )
+            w.add_class(css)
+            return w
+
+        second = tunable[1] if len(tunable) > 1 else tunable[0]
+        self.contour_x = picker("x", tunable, tunable[0], "axnb-contour-x")
+        self.contour_y = picker("y", tunable, second, "axnb-contour-y")
+        self.contour_metric = picker("metric", metrics, metrics[0], "axnb-contour-metric")
+        self.slice_param = picker("parameter", tunable, tunable[0], "axnb-slice-param")
+        self.slice_metric = picker("metric", metrics, metrics[0], "axnb-slice-metric")
+        self.progress_metric = picker("metric", metrics, metrics[0], "axnb-progress-metric")
+        columns = self._columns()
+        self.sort_by = picker("sort by", columns, "index", "axnb-sort-by")
+        self.descending = widgets.ToggleButton(
+            value=True, description="descending", icon="sort-amount-desc"
+        )
+        self.descending.add_class("axnb-descending")
+        if len(tunable) < 2:
+            self.contour_x.disabled = self.contour_y.disabled = True
+
+        names = ["contour", "slice", "progress", "trials"]
+        if exp.is_multi_objective:
+            names.append("pareto")
+        self.figures: dict[str, go.FigureWidget] = {}
+        for name in names:
+            fw = go.FigureWidget(message_figure("Computing…", name))
+            self.figures[name] = fw
+        controls = {
+            "contour": [self.contour_x, self.contour_y, self.contour_metric],
+            "slice": [self.slice_param, self.slice_metric],
+            "progress": [self.progress_metric],
+            "trials": [self.sort_by, self.descending],
+            "pareto": [],
+        }
+        pages = []
+        for name in names:
+            page = widgets.VBox([widgets.HBox(controls[name]), self.figures[name]])
+            page.add_class(f"axnb-tab-{name}")
+            pages.append(page)
+        self.tabs = widgets.Tab(children=pages, titles=names)
+        self.tabs.add_class("axnb-tabs")
+        self.children = [self.status, self.tabs, self.message]
+        self.add_class("axnb-dashboard")
+
+        for w in (self.contour_x, self.contour_y, self.contour_metric):
+            w.observe(self._on_picker("contour"), names="value")
+        for w in (self.slice_param, self.slice_metric):
+            w.observe(self._on_picker("slice"), names="value")
+        self.progress_metric.observe(self._on_picker("progress"), names="value")
+        for w in (self.sort_by, self.descending):
+            w.observe(self._on_picker("trials"), names="value")
+
+        # Cheap parts now (the dashboard shows at once); the model figures in the worker.
+        self._update(["status", "progress", "trials", "pareto"])
+        self._refresher = Refresher(exp, self._refresh_changed, interval, "axnb-dashboard")
+        self._refresher.poke()
+        self._poller = threading.Thread(target=self._poll_status, daemon=True)
+        self._poller.start()
+
+    # ------------------------------------------------------------------ public
+    def refresh(self) -> None:
+        """Bring every figure and the status line up to date now (synchronously)."""
+        self._update(["status", "contour", "slice", "progress", "trials", "pareto"], force=True)
+
+    def wait_idle(self, timeout: float = 60.0) -> bool:
+        """Wait until pending automatic refreshes are done (scripts and tests)."""
+        return self._refresher.wait_idle(timeout)
+
+    def close(self) -> None:
+        """Stop following the experiment (unsubscribe) and close the widget's views."""
+        self._closed.set()
+        refresher = getattr(self, "_refresher", None)
+        if refresher is not None:
+            refresher.close()
+        for w in _descendants(self):
+            w.close()
+        super().close()
+
+    def __repr__(self) -> str:
+        return f"<axnb Dashboard for experiment '{self.experiment.name}'>"
+
+    # ------------------------------------------------------------------ updating
+    def _refresh_changed(self) -> None:
+        if not self._closed.is_set():
+            self._update(["status", "contour", "slice", "progress", "trials", "pareto"])
+
+    def _on_picker(self, name: str) -> Callable[[Any], None]:
+        def handler(change: Any) -> None:
+            if name == "contour" and self.contour_x.value == self.contour_y.value:
+                # keep two different axes: move the other picker out of the way
+                other = self.contour_y if change.owner is self.contour_x else self.contour_x
+                alternatives = [v for v in other.options if v != change.new]
+                if alternatives:
+                    other.value = change.old if change.old in alternatives else alternatives[0]
+                    return  # that change triggers the update
+            self._update([name])
+
+        return handler
+
+    def _update(self, parts: list[str], force: bool = False) -> None:
+        with self._lock:
+            trials = self.experiment.trials
+            signature = data_signature(trials)
+            errors = []
+            for part in parts:
+                if part == "pareto" and part not in self.figures:
+                    continue
+                try:
+                    if part == "status":
+                        self._update_status(trials)
+                    elif part == "contour":
+                        key = (signature, self.contour_x.value, self.contour_y.value,
+                               self.contour_metric.value)  # fmt: skip
+                        if force or self._drawn.get(part) != key:
+                            self._show(part, self._contour(trials))
+                            self._drawn[part] = key
+                    elif part == "slice":
+                        key = (signature, self.slice_param.value, self.slice_metric.value)
+                        if force or self._drawn.get(part) != key:
+                            self._show(part, self._slice(trials))
+                            self._drawn[part] = key
+                    elif part == "progress":
+                        from axnb.analysis.progress import compute_progress, draw_progress
+
+                        rec = compute_progress(
+                            self.experiment, self.progress_metric.value, trials=trials
+                        )
+                        self._show(part, draw_progress(rec))
+                    elif part == "trials":
+                        self._show(part, self._table(trials))
+                    elif part == "pareto":
+                        from axnb.analysis.pareto import compute_pareto, draw_pareto
+
+                        self._show(
+                            part, draw_pareto(compute_pareto(self.experiment, trials=trials))
+                        )
+                except Exception as e:  # a broken plot must not break the dashboard
+                    errors.append(f"{part}: {type(e).__name__}: {e}")
+                    self._drawn.pop(part, None)
+            self.last_error = "; ".join(errors) or None
+            self.message.value = (
+                ""
+                if not errors
+                else f"<span class='axnb-error' style='color:#b00020'>"
+                f"{html.escape(self.last_error or '')}</span>"
+            )
+
+    def _show(self, name: str, fig: go.Figure) -> None:
+        update_in_place(self.figures[name], fig)
+
+    def _contour(self, trials: list[Trial]) -> go.Figure:
+        if len(self.experiment.space.tunable) < 2:
+            return message_figure(
+                "A contour needs two tunable parameters; see the slice tab.", "contour"
+            )
+        from axnb.analysis.contour import compute_contour, draw_contour
+
+        rec = compute_contour(
+            self.experiment,
+            self.contour_x.value,
+            self.contour_y.value,
+            self.contour_metric.value,
+            grid=self.grid,
+            trials=trials,
+        )
+        return draw_contour(rec)
+
+    def _slice(self, trials: list[Trial]) -> go.Figure:
+        from axnb.analysis.slice import compute_slice, draw_slice
+
+        rec = compute_slice(
+            self.experiment,
+            self.slice_param.value,
+            self.slice_metric.value,
+            grid=max(self.grid, 60),
+            trials=trials,
+        )
+        return draw_slice(rec)
+
+    # ------------------------------------------------------------------ trials table
+    def _columns(self) -> list[str]:
+        exp = self.experiment
+        return ["index", "status", "source", *exp.space.names, *exp.metrics]
+
+    def table_rows(self, trials: list[Trial] | None = None) -> list[dict[str, Any]]:
+        """The trials table's rows (sorted as picked): index, status, source, parameters,
+        metric means and sems."""
+        exp = self.experiment
+        trials = exp.trials if trials is None else trials
+        rows = []
+        for t in trials:
+            row: dict[str, Any] = {"index": t.index, "status": t.status, "source": t.source}
+            row.update(t.parameters)
+            for m in exp.metrics:
+                mean, sem = (t.result or {}).get(m, (None, None))
+                row[m], row[f"{m}_sem"] = mean, sem
+            rows.append(row)
+        key, descending = self.sort_by.value, bool(self.descending.value)
+        present = [r for r in rows if not _missing(r.get(key))]
+        missing = [r for r in rows if _missing(r.get(key))]
+        present.sort(key=lambda r: _sort_key(r[key]), reverse=descending)
+        rows = present + missing  # missing values last, whatever the direction
+        return rows
+
+    def _table(self, trials: list[Trial]) -> go.Figure:
+        exp = self.experiment
+        rows = self.table_rows(trials)
+        header = ["trial", "status", "source", *exp.space.names, *exp.metrics]
+        columns: list[list[str]] = [[] for _ in header]
+        for row in rows:
+            values = [row["index"], row["status"], row["source"]]
+            values += [row[n] for n in exp.space.names]
+            for m in exp.metrics:
+                mean, sem = row[m], row[f"{m}_sem"]
+                values.append(_cell(mean) + (f" ± {_cell(sem)}" if sem is not None else ""))
+            for c, v in zip(columns, values):
+                c.append(_cell(v))
+        fill = [_STATUS_COLORS.get(r["status"], "white") for r in rows]
+        arrow = " ↓" if self.descending.value else " ↑"
+        sort_col = self.sort_by.value
+        header = [h + (arrow if h == sort_col or (h == "trial" and sort_col == "index") else "")
+                  for h in header]  # fmt: skip
+        fig = go.Figure(
+            go.Table(
+                header={
+                    "values": [f"<b>{html.escape(h)}</b>" for h in header],
+                    "fill_color": "#e8eaf6",
+                    "align": "left",
+                },
+                cells={
+                    "values": columns,
+                    "fill_color": [fill] * len(header),
+                    "align": "left",
+                    "height": 24,
+                },
+            )
+        )
+        fig.update_layout(
+            title={"text": f"{len(rows)} trials (sorted by {sort_col})", "x": 0.02},
+            height=min(560, 120 + 26 * max(len(rows), 3)),
+            margin={"l": 10, "r": 10, "t": 50, "b": 10},
+        )
+        fig.layout.meta = {"analysis": "trials"}
+        return fig
+
+    # ------------------------------------------------------------------ status line
+    def _status_text(self, trials: list[Trial]) -> str:
+        from axnb.experiment import best_observed
+
+        exp = self.experiment
+        counts = {s: sum(t.status == s for t in trials) for s in ("completed", "running", "failed")}
+        parts = [
+            f"<b>{html.escape(exp.name)}</b>",
+            f"{len(trials)} trials: {counts['completed']} completed, {counts['running']} "
+            f"running, {counts['failed']} failed",
+        ]
+        if exp.is_multi_objective:
+            with contextlib.suppress(Exception):
+                parts.append(f"Pareto front: {len(exp.pareto())} points")
+        else:
+            best = best_observed(exp, trials)
+            if best is not None:
+                parts.append(f"best {html.escape(exp.objective.metric)} so far: {best:.6g}")
+        return " · ".join(parts)
+
+    def _engine_status(self) -> str:
+        try:
+            return str(self.experiment.engine.status)
+        except Exception as e:  # e.g. infeasible constraints: say so instead of failing
+            return f"unavailable ({type(e).__name__})"
+
+    def _update_status(self, trials: list[Trial] | None = None) -> None:
+        if trials is not None:
+            self._counts = self._status_text(trials)
+        engine = html.escape(self._engine_status())
+        text = f"{self._counts} · engine: <span class='axnb-engine-status'>{engine}</span>"
+        if self.status.value != text:
+            self.status.value = text
+
+    def _poll_status(self) -> None:
+        # The engine's status changes inside a suggestion, between change events. Reading it
+        # takes no lock (the experiment's lock is held while a background run suggests).
+        while not self._closed.wait(STATUS_POLL):
+            with contextlib.suppress(Exception):
+                self._update_status()
+
+
+def _descendants(w: widgets.Widget) -> list[widgets.Widget]:
+    out = []
+    for child in getattr(w, "children", ()):
+        out.extend(_descendants(child))
+        out.append(child)
+    return out
+
+
+__all__ = ["Dashboard", "data_signature", "update_in_place"]
