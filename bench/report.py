@@ -81,18 +81,29 @@ def versions(start_hash: str | None = None) -> dict[str, str]:
                 import axnb
 
                 out[dist] = f"{axnb.__version__} (source tree)"
+    snapshot = os.environ.get("BENCH_SOURCE_COMMIT")
+    if snapshot:  # run from a clean `git archive` export (no .git there)
+        out["git"] = f"{snapshot} (clean `git archive` snapshot of that commit)"
+    else:
+        out.update(_git())
+    now = source_hash()
+    out["axnb source sha256"] = now if start_hash in (None, now) else \
+        f"{start_hash} at the start, {now} at the end (axnb/ changed during the run!)"
+    return out
+
+
+def _git() -> dict[str, str]:
+    out = {}
     try:
         root = Path(__file__).resolve().parent.parent
         head = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=root,
                               capture_output=True, text=True).stdout.strip()
         dirty = subprocess.run(["git", "status", "--porcelain", "--", "axnb"], cwd=root,
                                capture_output=True, text=True).stdout.strip()
-        out["git"] = head + (" (axnb/ has uncommitted changes)" if dirty else "")
+        if head:
+            out["git"] = head + (" (axnb/ has uncommitted changes)" if dirty else "")
     except OSError:
         pass
-    now = source_hash()
-    out["axnb source sha256"] = now if start_hash in (None, now) else \
-        f"{start_hash} at the start, {now} at the end (axnb/ changed during the run!)"
     return out
 
 
@@ -109,10 +120,11 @@ def summarize(results: list[dict[str, Any]]) -> dict[tuple[str, str], dict[str, 
     for key, runs in groups.items():
         ok = [r for r in runs if not r.get("error") and r.get("final_score") is not None]
         scores = [max(float(r["final_score"]), 0.0) for r in ok]
-        gen = [t["gen_time"] for r in ok for t in r["trials"]]
-        model_gen = [t["gen_time"] for r in ok for t in r["trials"]
-                     if t.get("source") in (None, "model")]
-        per_run = [sum(t["gen_time"] for t in r["trials"]) for r in ok]
+        # CPU time of the ask (one thread, so it is the work done; the machine is shared and
+        # wall time also counts waiting for a core) and its wall time.
+        gen = [t.get("gen_cpu", t["gen_time"]) for r in ok for t in r["trials"]]
+        gen_wall = [t["gen_time"] for r in ok for t in r["trials"]]
+        per_run = [sum(t.get("gen_cpu", t["gen_time"]) for t in r["trials"]) for r in ok]
         s: dict[str, Any] = {
             "runs": len(runs), "ok": len(ok), "errors": [r for r in runs if r.get("error")],
             "scores": scores,
@@ -120,7 +132,7 @@ def summarize(results: list[dict[str, Any]]) -> dict[tuple[str, str], dict[str, 
             "q25": _q(scores, 0.25) if scores else math.nan,
             "q75": _q(scores, 0.75) if scores else math.nan,
             "gen_median": float(np.median(gen)) if gen else math.nan,
-            "gen_model_median": float(np.median(model_gen)) if model_gen else math.nan,
+            "gen_wall_median": float(np.median(gen_wall)) if gen_wall else math.nan,
             "gen_total_median": float(np.median(per_run)) if per_run else math.nan,
             "wall_median": float(np.median([r["wall_time"] for r in ok])) if ok else math.nan,
             "infeasible": sum(r.get("n_infeasible", 0) for r in ok),
@@ -274,9 +286,9 @@ def figures(stats: dict, problems: list[str], methods: list[str], folder: Path) 
                color=COLORS.get(m), label=LABELS[m])
     ax.set_yscale("log")
     ax.set_xticks(range(n), problems, fontsize=8)
-    ax.set_ylabel("median s / trial (ask)", fontsize=8)
+    ax.set_ylabel("median CPU s / trial (ask)", fontsize=8)
     ax.legend(fontsize=7, ncol=len(methods))
-    ax.set_title("Median generation time per trial", fontsize=10)
+    ax.set_title("Median generation time per trial (CPU time, one thread)", fontsize=10)
     fig.tight_layout()
     fig.savefig(folder / "gen_time.png", dpi=dpi)
     plt.close(fig)
@@ -501,16 +513,20 @@ def write_report(results: list[dict[str, Any]], micro: dict[str, Any] | None, co
                                for m in methods if (p, m) in stats and stats[(p, m)].get("oracle")))
 
     lines += ["", "## Generation time per trial", "",
-              "Wall time of the ask (axnb `suggest()`, Ax `get_next_trials(max_trials=1)`, "
-              "Optuna `ask()` plus its `suggest_*` calls, a Sobol draw): median over all "
-              "trials of all seeds, then in parentheses the median total over a run.", ""]
+              "Time of the ask (axnb `suggest()`, Ax `get_next_trials(max_trials=1)`, "
+              "Optuna `ask()` plus its `suggest_*` calls, a Sobol draw), median over all "
+              "trials of all seeds: **CPU time** of the worker (one thread, so this is the work "
+              "done; it is what the ratios use), then the wall time, which on this shared "
+              "machine also counts waiting for a core, then the median total CPU time of the "
+              "asks over a run.", ""]
     rows = []
     for p in problems:
         row = [f"`{p}`"]
         for m in methods:
             s = stats.get((p, m))
             row.append("—" if not s or not s["ok"] else
-                       f"{_t(s['gen_median'])} ({_t(s['gen_total_median'])})")
+                       f"{_t(s['gen_median'])} (wall {_t(s['gen_wall_median'])}); "
+                       f"run {_t(s['gen_total_median'])}")
         rows.append(row)
     lines.append(_table(["problem"] + [LABELS[m] for m in methods], rows))
 
@@ -542,7 +558,8 @@ def write_report(results: list[dict[str, Any]], micro: dict[str, Any] | None, co
                     geo.append(_r(float(np.exp(np.mean(np.log(vals))))) if vals else "—")
             rows.append(geo)
             lines += [f"**Relative to {LABELS[ref]}** (score = final score ratio, time = "
-                      "median generation time per trial ratio)", "", _table(header, rows), ""]
+                      "median generation CPU time per trial ratio)", "", _table(header, rows),
+                      ""]
 
     lines += ["## Figures", ""]
     for f in made:
