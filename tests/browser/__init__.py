@@ -1,0 +1,1 @@
+"""Helpers for the real-browser test: a throw-away JupyterLab server and page actions."""
