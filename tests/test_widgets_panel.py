@@ -163,12 +163,12 @@ def test_follows_changes_from_other_threads_and_close_unsubscribes(exp):
     t = threading.Thread(target=lambda: exp.attach({"x": 0.3, "n": 1, "opt": "sgd"}))
     t.start()
     t.join()
-    assert panel._refresher.wait_idle(10)
+    assert panel.wait_idle(10)
     assert panel.running.value == 0 and "1 running" in panel.title.value
     panel.close()
     exp.attach({"x": 0.4, "n": 1, "opt": "sgd"})
+    assert panel.wait_idle(5)
     assert "1 running" in panel.title.value  # a closed panel no longer follows
-    assert panel._refresher.closed
 
 
 def test_reopening_the_panel_loses_nothing(exp):

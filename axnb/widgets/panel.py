@@ -495,6 +495,10 @@ class Panel(widgets.VBox):
         return ", ".join(f"{k} = {_fmt(v)}" for k, v in params.items())
 
     # ------------------------------------------------------------------ lifecycle
+    def wait_idle(self, timeout: float = 30.0) -> bool:
+        """Wait until pending automatic refreshes are done (scripts and tests)."""
+        return self._refresher.wait_idle(timeout)
+
     def close(self) -> None:
         """Stop following the experiment (unsubscribe) and close the widget's views."""
         refresher = getattr(self, "_refresher", None)
