@@ -445,3 +445,16 @@ def test_predict_and_fit_reuse_the_cached_model():
     assert mu.shape == (2,) and mu[0] == pytest.approx(means[1])
     assert fm.data["y"].X.shape == (len(trials), 2)
     assert simple_engine().fit([]) is None
+
+
+def test_acquisition_values_for_plots():
+    from axnb.engine.inspect import acquisition_values
+
+    eng = simple_engine(initial_trials=4)
+    trials = run(eng, quad, [], steps=5)
+    rows = np.array([[0.3, 0.3], [0.9, 0.9], [0.31, 0.29]])
+    res = acquisition_values(eng, trials, rows)
+    assert res.kind == "qLogNEI" and res.model_phase and res.values.shape == (3,)
+    assert np.all(np.isfinite(res.values))
+    early = acquisition_values(eng, trials[:2], rows)
+    assert not early.model_phase

@@ -9,6 +9,7 @@ The public seam is ``Engine`` and ``Suggestion`` (see ``strategy``). Modules, on
 * ``acquisition`` qLogNEI / qLogNEHVI / probability of feasibility
 * ``optimize``    constrained, mixed acquisition optimization with pins
 * ``results``     best arm and Pareto front
+* ``inspect``     acquisition values at given points (for plots)
 * ``strategy``    the ``Engine``: init vs model vs fallback
 * ``context``     seeding and warning hygiene
 

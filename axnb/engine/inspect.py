@@ -1,16 +1,14 @@
-"""Read-only views of the engine's decision, for plots and teaching.
+"""Acquisition values at given points, for plots that show why the next point is chosen.
 
-``acquisition_values`` evaluates, at given encoded points, the very acquisition function the
-engine would maximize for its next suggestion (same models, same pending points, same seed),
-without creating a trial or changing the engine's state:
+    >>> # res = acquisition_values(exp.engine, exp.trials, rows)   # rows: (k, d) encoded
+    >>> # res.values, res.kind, res.model_phase
 
-    >>> acq = acquisition_values(exp.engine, exp.trials, X)      # doctest: +SKIP
-    >>> acq.kind, acq.values.argmax()                             # doctest: +SKIP
-    ('qLogNEI', 17)
-
-The values are on the acquisition's own scale (log expected improvement for ``qLogNEI``, log
-hypervolume improvement for ``qLogNEHVI``, log probability of feasibility for
-``feasibility``); only their order matters for the suggestion.
+``values`` are the engine's acquisition at each row with the running trials pending: the log
+of the (noisy, constrained) expected improvement for one objective (``kind`` "qLogNEI"), of the
+expected hypervolume improvement for several ("qLogNEHVI"), or the log probability of
+feasibility while nothing observed is feasible ("feasibility"). ``model_phase`` is False while
+the engine still places its initial space-filling trials (the values are then what the model
+would use once it takes over).
 """
 
 from __future__ import annotations
@@ -21,59 +19,40 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from axnb.engine.acquisition import build_acquisition, observed_feasible
-from axnb.engine.context import derive_seed, quiet, seeded
-from axnb.engine.results import usable
+from axnb.engine.context import derive_seed, quiet, seeded, single_thread
 
 if TYPE_CHECKING:
     from axnb.engine.strategy import Engine
     from axnb.trial import Trial
 
-#: Points evaluated per batch (bounds memory for the MC acquisitions).
-CHUNK = 256
 
-
-@dataclass(frozen=True, eq=False)
+@dataclass
 class AcquisitionValues:
-    """Acquisition values at some encoded points, and the acquisition's kind."""
+    """Acquisition ``values`` (k,) at the requested rows, its ``kind``, and ``model_phase``."""
 
     values: np.ndarray
     kind: str
-    model_phase: bool  # False while the engine still makes space-filling (initial) points
+    model_phase: bool
 
 
 def acquisition_values(
-    engine: Engine, trials: Sequence[Trial], X: np.ndarray
+    engine: Engine, trials: Sequence[Trial], rows: np.ndarray
 ) -> AcquisitionValues:
-    """Acquisition values at the encoded rows ``X`` (``(k, d)`` in the unit cube).
-
-    Raises what model fitting raises (``ModelFitError``) when there is no usable model.
-    """
+    """Evaluate the engine's current acquisition at encoded ``rows`` (see module doc)."""
     import torch
 
-    trials = list(trials)
-    X = np.asarray(X, dtype=np.float64).reshape(-1, engine.encoder.d)
-    with engine._lock:
-        problem = engine._modelled_problem(trials)
-        fitted = engine._fitted(trials, problem.metrics, strict=True)
-    assert fitted is not None
-    ok = usable(problem, trials)
-    any_feasible = any(observed_feasible(problem, t.result) for t in ok)  # type: ignore[arg-type]
-    baseline = np.unique(fitted.data[problem.objectives[0].metric].X, axis=0)
-    pending = engine._encode_valid([t.parameters for t in trials if t.status == "running"])
-    seed = derive_seed(engine.seed, "suggest", len(trials), 1, [])
-    n_data = len([t for t in trials if t.status == "completed" and t.result
-                  and all(o.metric in t.result for o in problem.objectives)])
-    out = []
-    with seeded(seed), quiet(), torch.no_grad():
-        acqf, kind = build_acquisition(
-            fitted, problem, baseline, pending, any_feasible, derive_seed(seed, "mc")
-        )
-        for start in range(0, len(X), CHUNK):
-            chunk = torch.tensor(X[start:start + CHUNK], dtype=torch.float64).unsqueeze(-2)
-            out.append(acqf(chunk).reshape(-1).numpy().copy())
+    X = np.asarray(rows, dtype=np.float64).reshape(-1, engine.encoder.d)
+    seed = derive_seed(engine.seed, "inspect", len(trials))
+    with engine._lock, single_thread():
+        try:
+            with seeded(seed), quiet():
+                acqf, kind, _ = engine.acquisition(trials, derive_seed(seed, "mc"))
+                out = []
+                with torch.no_grad():
+                    for chunk in np.array_split(X, max(1, len(X) // 256)):
+                        t = torch.tensor(chunk, dtype=torch.float64).unsqueeze(-2)
+                        out.append(acqf(t).reshape(-1).numpy().copy())
+        finally:
+            engine.status = "idle"
     values = np.concatenate(out) if out else np.zeros(0)
-    return AcquisitionValues(values, kind, n_data >= max(engine.initial_trials, 1))
-
-
-__all__ = ["AcquisitionValues", "acquisition_values"]
+    return AcquisitionValues(values, kind, engine.in_model_phase(trials))

@@ -30,7 +30,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from axnb.engine.context import derive_seed, quiet, seeded
+from axnb.engine.context import derive_seed, quiet, seeded, single_thread
 from axnb.engine.encoding import Encoder
 from axnb.space import Value
 
@@ -234,7 +234,7 @@ class FittedModel:
 
         Xt = torch.as_tensor(np.asarray(X, dtype=np.float64).reshape(-1, self.d))
         out = {}
-        with torch.no_grad(), quiet():
+        with torch.no_grad(), quiet(), single_thread():
             for m in self.metrics:
                 post = self.models[m].posterior(Xt)
                 mean = post.mean.squeeze(-1).numpy().copy()

@@ -36,7 +36,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from axnb.engine.acquisition import Problem, observed_feasible
-from axnb.engine.context import derive_seed, quiet, seeded
+from axnb.engine.context import derive_seed, quiet, seeded, single_thread
 from axnb.engine.encoding import Encoder
 from axnb.engine.initial import space_filling
 from axnb.engine.models import FittedModel, ModelCache, ModelFitError
@@ -127,14 +127,12 @@ class Engine:
         if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 1:
             raise TrialError(f"n must be a positive integer, got {n!r}.")
         n = int(n)
-        with self._lock:
+        with self._lock, single_thread():
             try:
                 pins, pinned = self._pins(fixed)
                 position = len(trials)
-                n_data = len([t for t in trials if t.status == "completed" and t.result
-                              and all(o.metric in t.result for o in self.problem.objectives)])
                 seed = derive_seed(self.seed, "suggest", position, n, sorted(pinned.items()))
-                if n_data < max(self.initial_trials, 1) or len(pins) == self.encoder.d:
+                if not self.in_model_phase(trials) or len(pins) == self.encoder.d:
                     self.status = "sampling initial points"
                     rows = space_filling(self.encoder, self.repairer, n, self.seed, position, pins)
                     return self._finish(rows, "init")
@@ -188,6 +186,18 @@ class Engine:
     def _model_rows(
         self, trials: Sequence[Trial], n: int, pins: dict[int, float], seed: int
     ) -> list[np.ndarray]:
+        with seeded(seed), quiet():
+            acqf, _, pending = self.acquisition(trials, derive_seed(seed, "mc"))
+            self.status = "optimizing acquisition"
+            return self.optimizer.optimize(acqf, n, pins, pending)
+
+    def acquisition(self, trials: Sequence[Trial], mc_seed: int) -> tuple[Any, str, np.ndarray]:
+        """The acquisition function for ``trials``, its kind and the pending rows.
+
+        Raises ``ModelFitError`` when no model can be fitted.
+        """
+        from axnb.engine.acquisition import build_acquisition
+
         problem = self._modelled_problem(trials)
         self.status = "fitting model"
         fitted = self._fitted(trials, problem.metrics, strict=True)
@@ -196,15 +206,15 @@ class Engine:
         any_feasible = any(observed_feasible(problem, t.result) for t in ok)  # type: ignore
         baseline = np.unique(fitted.data[problem.objectives[0].metric].X, axis=0)
         pending = self._encode_valid([t.parameters for t in trials if t.status == "running"])
-        self.status = "optimizing acquisition"
-        with seeded(seed), quiet():
-            from axnb.engine.acquisition import build_acquisition
+        acqf, kind = build_acquisition(fitted, problem, baseline, pending, any_feasible, mc_seed)
+        self.last_acquisition = kind
+        return acqf, kind, pending
 
-            acqf, kind = build_acquisition(
-                fitted, problem, baseline, pending, any_feasible, derive_seed(seed, "mc")
-            )
-            self.last_acquisition = kind
-            return self.optimizer.optimize(acqf, n, pins, pending)
+    def in_model_phase(self, trials: Sequence[Trial]) -> bool:
+        """Whether the next suggestion comes from the model (enough completed data)."""
+        n_data = len([t for t in trials if t.status == "completed" and t.result
+                      and all(o.metric in t.result for o in self.problem.objectives)])
+        return n_data >= max(self.initial_trials, 1)
 
     def _modelled_problem(self, trials: Sequence[Trial]) -> Problem:
         """The problem without outcome constraints on metrics nobody has reported yet."""
@@ -253,7 +263,7 @@ class Engine:
 
         None when no completed trial reports any of them, or when fitting fails (warned).
         """
-        with self._lock:
+        with self._lock, single_thread():
             self.status = "fitting model"
             try:
                 return self._fitted(trials, metrics or self.problem.metrics)
@@ -268,23 +278,27 @@ class Engine:
     ) -> dict[str, tuple[list[float], list[float]]]:
         """Posterior means and sds of the mean (original units) of every reported metric."""
         params = [self.space.validate(p, check_constraints=False) for p in points]
-        with self._lock:
+        with self._lock, single_thread():
             self.status = "fitting model"
             try:
                 fitted = self._fitted(trials, self._all_metrics(trials))
             finally:
                 self.status = "idle"
-        if fitted is None:
-            raise TrialError("predict needs at least one completed trial with results.")
-        if not params:
-            return {m: ([], []) for m in fitted.metrics}
-        pred = fitted.predict_unit(self.encoder.encode_many(params))
+            if fitted is None:
+                raise TrialError("predict needs at least one completed trial with results.")
+            if not params:
+                return {m: ([], []) for m in fitted.metrics}
+            pred = fitted.predict_unit(self.encoder.encode_many(params))
         return {m: ([float(v) for v in mu], [float(v) for v in sd])
                 for m, (mu, sd) in pred.items()}
 
     # ---------------------------------------------------------------- results
     def best(self, trials: Sequence[Trial]) -> tuple[dict, dict] | None:
         """Best arm and its values; model-based (in-sample) when the data are noisy."""
+        with single_thread():
+            return self._best(trials)
+
+    def _best(self, trials: Sequence[Trial]) -> tuple[dict, dict] | None:
         obs = observed_best(self.problem, trials)
         if obs is None or not self._noisy(trials):
             return obs
