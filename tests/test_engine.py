@@ -64,8 +64,9 @@ def test_initial_points_are_sobol_and_continue_the_sequence():
 
 
 def test_default_initial_trials_grows_with_dimension():
-    assert simple_engine(2).initial_trials == 5
-    assert simple_engine(6).initial_trials == 12
+    assert simple_engine(1).initial_trials == 3
+    assert simple_engine(2).initial_trials == 3
+    assert simple_engine(6).initial_trials == 7
 
 
 def test_attached_data_count_toward_the_start_design():

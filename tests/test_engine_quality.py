@@ -9,7 +9,7 @@ from axnb.engine._bench import regret
 
 
 def test_branin_small_budget_reaches_low_regret():
-    """22 evaluations (5 Sobol + 17 model): median simple regret below 0.5 over 5 seeds."""
+    """22 evaluations (3 Sobol + 19 model): median simple regret below 0.5 over 5 seeds."""
     regs = [regret("branin", 22, seed) for seed in range(5)]
     assert np.median(regs) < 0.5, regs
 

@@ -39,7 +39,12 @@ class OptimizationFailed(RuntimeError):
 
 @dataclass
 class OptimizerSettings:
-    """Effort of the acquisition optimization (defaults chosen by benchmark, see strategy)."""
+    """Effort of the acquisition optimization.
+
+    8 restarts from 256 raw samples: on Branin (20 evaluations, 12 seeds) 16 / 512 gave a
+    median regret of 0.13 vs 0.17 (within seed noise; 10 / 512 with 4 initial trials was no
+    better than 8 / 256) for 15% more time, while 4 / 128 was clearly worse (0.25).
+    """
 
     num_restarts: int = 8
     raw_samples: int = 256
