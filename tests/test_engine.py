@@ -459,3 +459,18 @@ def test_acquisition_values_for_plots():
     assert np.all(np.isfinite(res.values))
     early = acquisition_values(eng, trials[:2], rows)
     assert not early.model_phase
+
+
+def test_pins_with_equality_constraint_in_the_start_design():
+    space = SearchSpace.build([Range("w1", 0, 1), Range("w2", 0, 1), Int("k", 0, 3)],
+                              ["w1 + w2 + 0.25*k == 1"])
+    eng = Engine(space, [Objective("y")], [], seed=0)
+    for s in eng.suggest([], n=3, fixed={"k": 2}):
+        assert s.source == "init" and s.parameters["k"] == 2
+        check_valid(space, s.parameters)
+
+
+def test_warm_start_reuses_hyperparameters_and_still_suggests():
+    eng = simple_engine(initial_trials=4, warm_start=True)
+    trials = run(eng, quad, [], steps=7)
+    assert eng.cache.fits == 3 and trials[-1].source == "model"
