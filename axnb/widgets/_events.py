@@ -23,6 +23,8 @@ import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
+import ipywidgets as widgets
+
 if TYPE_CHECKING:
     from axnb.experiment import Experiment
     from axnb.trial import Trial
@@ -107,3 +109,31 @@ class Refresher:
             self._unsubscribe = None
         self._closed.set()
         self._pending.set()  # wake the worker so it can exit
+
+
+class FollowingBox(widgets.VBox):
+    """A VBox that follows an experiment through a ``Refresher`` (set ``self._refresher``):
+    ``wait_idle()`` for scripts and tests, ``close()`` unsubscribes and closes every child."""
+
+    _refresher: Refresher | None = None
+
+    def wait_idle(self, timeout: float = 60.0) -> bool:
+        """Wait until pending automatic refreshes are done (scripts and tests)."""
+        return self._refresher.wait_idle(timeout) if self._refresher is not None else True
+
+    def close(self) -> None:
+        """Stop following the experiment (unsubscribe) and close the widget's views."""
+        if self._refresher is not None:
+            self._refresher.close()
+        for w in descendants(self):
+            w.close()
+        super().close()
+
+
+def descendants(w: widgets.Widget) -> list[widgets.Widget]:
+    """Every widget below ``w`` (children first)."""
+    out = []
+    for child in getattr(w, "children", ()):
+        out.extend(descendants(child))
+        out.append(child)
+    return out

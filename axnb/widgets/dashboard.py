@@ -42,7 +42,7 @@ import ipywidgets as widgets
 import plotly.graph_objects as go
 
 from axnb.widgets._colab import enable_custom_widgets
-from axnb.widgets._events import INTERVAL, Refresher
+from axnb.widgets._events import INTERVAL, FollowingBox, Refresher
 
 if TYPE_CHECKING:
     from axnb.experiment import Experiment
@@ -134,7 +134,7 @@ def _sort_key(value: Any) -> tuple:
     return (1, 0.0, str(value))
 
 
-class Dashboard(widgets.VBox):
+class Dashboard(FollowingBox):
     """Live tabs for ``exp`` (see module doc). Parts: ``figures`` (name -> FigureWidget),
     ``status``, ``tabs``, the pickers (``contour_x``, ``contour_y``, ``contour_metric``,
     ``slice_param``, ``slice_metric``, ``progress_metric``, ``sort_by``, ``descending``),
@@ -229,18 +229,9 @@ class Dashboard(widgets.VBox):
         """Bring every figure and the status line up to date now (synchronously)."""
         self._update(["status", "contour", "slice", "progress", "trials", "pareto"], force=True)
 
-    def wait_idle(self, timeout: float = 60.0) -> bool:
-        """Wait until pending automatic refreshes are done (scripts and tests)."""
-        return self._refresher.wait_idle(timeout)
-
     def close(self) -> None:
-        """Stop following the experiment (unsubscribe) and close the widget's views."""
+        """Stop following the experiment (unsubscribe, stop polling) and close the views."""
         self._closed.set()
-        refresher = getattr(self, "_refresher", None)
-        if refresher is not None:
-            refresher.close()
-        for w in _descendants(self):
-            w.close()
         super().close()
 
     def __repr__(self) -> str:
@@ -450,14 +441,6 @@ class Dashboard(widgets.VBox):
         while not self._closed.wait(STATUS_POLL):
             with contextlib.suppress(Exception):
                 self._update_status()
-
-
-def _descendants(w: widgets.Widget) -> list[widgets.Widget]:
-    out = []
-    for child in getattr(w, "children", ()):
-        out.extend(_descendants(child))
-        out.append(child)
-    return out
 
 
 __all__ = ["Dashboard", "data_signature", "update_in_place"]

@@ -45,7 +45,7 @@ import ipywidgets as widgets
 
 from axnb.space import Choice, Fixed, Int, Parameter, Range, Value
 from axnb.widgets._colab import enable_custom_widgets
-from axnb.widgets._events import INTERVAL, Refresher
+from axnb.widgets._events import INTERVAL, FollowingBox, Refresher
 
 if TYPE_CHECKING:
     from axnb.experiment import Experiment
@@ -185,7 +185,7 @@ def _button(text: str, css: str, style: str = "", tooltip: str = "") -> widgets.
     return b
 
 
-class Panel(widgets.VBox):
+class Panel(FollowingBox):
     """Suggest / accept / complete / fail / attach trials of ``exp`` by hand (see module doc).
 
     Example::
@@ -495,29 +495,8 @@ class Panel(widgets.VBox):
         return ", ".join(f"{k} = {_fmt(v)}" for k, v in params.items())
 
     # ------------------------------------------------------------------ lifecycle
-    def wait_idle(self, timeout: float = 30.0) -> bool:
-        """Wait until pending automatic refreshes are done (scripts and tests)."""
-        return self._refresher.wait_idle(timeout)
-
-    def close(self) -> None:
-        """Stop following the experiment (unsubscribe) and close the widget's views."""
-        refresher = getattr(self, "_refresher", None)
-        if refresher is not None:
-            refresher.close()
-        for w in _descendants(self):
-            w.close()
-        super().close()
-
     def __repr__(self) -> str:
         return f"<axnb Panel for experiment '{self.experiment.name}'>"
-
-
-def _descendants(w: widgets.Widget) -> list[widgets.Widget]:
-    out = []
-    for child in getattr(w, "children", ()):
-        out.extend(_descendants(child))
-        out.append(child)
-    return out
 
 
 __all__ = ["Panel", "ResultField", "parameter_field"]
