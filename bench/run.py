@@ -93,7 +93,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     ap.add_argument("--report-only", action="store_true",
                     help="rewrite the report from the JSON already in --out (no runs)")
     args = ap.parse_args(argv)
-    args.problems = _split(args.problems, QUICK_PROBLEMS if args.quick else tuple(PROBLEMS),
+    default = tuple(p for p in PROBLEMS if PROBLEMS[p].default)
+    args.problems = _split(args.problems, QUICK_PROBLEMS if args.quick else default,
                            PROBLEMS, "problem")
     args.methods = _split(args.methods, QUICK_METHODS if args.quick else METHODS,
                           METHODS, "method")
@@ -163,7 +164,9 @@ def main(argv: list[str] | None = None) -> int:
             except Exception:  # the worker died
                 r = {"problem": p, "method": m, "seed": s, "error": traceback.format_exc()}
             results.append(r)
-            status = "ERROR" if r.get("error") else f"score {r.get('final_score')!s:.10}"
+            score = r.get("final_score")
+            status = ("ERROR" if r.get("error") else
+                      f"score {score:.4g}" if score is not None else "no score")
             print(f"[{i:3d}/{len(tasks)} {time.perf_counter() - t0:7.0f}s] {p:16s} {m:6s} "
                   f"seed {s}: {status} ({r.get('wall_time', 0):.1f}s)", flush=True)
     runs_wall = time.perf_counter() - t0
