@@ -4,7 +4,8 @@
     python -m bench.micro --json bench/out/micro.json [--quick]
 
 Run with one thread (``bench.run`` starts it in a fresh subprocess after the optimization
-runs). Contour and dashboard micro-benchmarks come with later issues (see RESULTS.md).
+runs). Also: ``exp.plot.contour`` at 200 observations in 6-D (50 x 50 grid) and the
+dashboard's refresh after one completed trial at 200 trials.
 """
 
 from __future__ import annotations
@@ -164,6 +165,64 @@ def bench_io(folder: Path, n: int = IO_TRIALS, repeats: int = 5) -> dict[str, An
     return out
 
 
+def bench_contour() -> dict[str, Any]:
+    """Contour at 200 observations, 6-D, 50 x 50 grid (see ``axnb.analysis._bench``)."""
+    from axnb.analysis._bench import bench_contour as run
+
+    out = run(n=200, d=6, grid=50)
+    print(f"  contour 200 obs 6-D 50x50: {out['contour_warm']:.3f}s warm, "
+          f"{out['contour_cold']:.3f}s with the fit, draw {out['draw']:.3f}s", flush=True)
+    return out
+
+
+def bench_dashboard(folder: Path, n: int = 200, repeats: int = 3) -> dict[str, Any]:
+    """Dashboard refresh after one completed trial, at ``n`` trials: the synchronous
+    ``refresh()`` (refit + contour + slice + progress + table, pushed with batch_update) and
+    the latency from ``complete()`` to the automatic, debounced refresh being done."""
+    import axnb
+
+    x = _design(n, seed=1)
+    path = folder / "dash.axnb.json"
+    _write_experiment(path, x, np.array([hartmann6(row) for row in x]))
+    exp = axnb.load(path)
+    from axnb.widgets.dashboard import Dashboard
+
+    def add_one(i: int) -> tuple[Any, float]:
+        params = {f"x{j + 1}": float(v) for j, v in enumerate(_design(1, 10 + i)[0])}
+        return exp.attach(params), float(hartmann6(np.array(list(params.values()))))
+
+    refresh, latency = [], []
+    manual = Dashboard(exp, interval=1e6)  # refreshes only when told
+    try:
+        manual.refresh()
+        for i in range(repeats):  # synchronous refresh on new data: refit included
+            trial, value = add_one(i)
+            exp.complete(trial.index, value)
+            t0 = time.perf_counter()
+            manual.refresh()
+            refresh.append(time.perf_counter() - t0)
+    finally:
+        manual.close()
+    auto = exp.dashboard()  # refreshes itself, debounced
+    try:
+        auto.wait_idle(timeout=300)
+        for i in range(repeats, 2 * repeats):  # complete() -> automatic refresh done
+            trial, value = add_one(i)
+            auto.wait_idle(timeout=300)
+            exp.complete(trial.index, value)
+            t0 = time.perf_counter()
+            auto.wait_idle(timeout=300)
+            latency.append(time.perf_counter() - t0)
+    finally:
+        auto.close()
+    out = {"trials": n, "refresh": refresh, "latency": latency,
+           "refresh_median": statistics.median(refresh),
+           "latency_median": statistics.median(latency)}
+    print(f"  dashboard at {n} trials: refresh() {out['refresh_median']:.3f}s, complete -> "
+          f"refreshed {out['latency_median']:.3f}s", flush=True)
+    return out
+
+
 def bench_import(repeats: int = 7) -> dict[str, Any]:
     py = sys.executable
     env = os.environ.copy()
@@ -219,6 +278,8 @@ def main(argv: list[str] | None = None) -> int:
         ("io", None),
         ("suggest_axnb", None),
         ("suggest_ax", lambda: bench_suggest_ax(ns)),
+        ("contour", bench_contour),
+        ("dashboard", None),
     ]
     with tempfile.TemporaryDirectory(prefix="axnb-micro-") as tmp:
         folder = Path(tmp)
@@ -227,6 +288,8 @@ def main(argv: list[str] | None = None) -> int:
                 fn = lambda: bench_io(folder)  # noqa: E731
             elif name == "suggest_axnb":
                 fn = lambda: bench_suggest_axnb(ns, folder)  # noqa: E731
+            elif name == "dashboard":
+                fn = lambda: bench_dashboard(folder)  # noqa: E731
             t0 = time.perf_counter()
             try:
                 result[name] = fn()

@@ -398,11 +398,27 @@ def micro_section(micro: dict[str, Any] | None) -> str:
                 f"{name} {us / 1000:.0f} ms" for us, name in imp["top_imports"][:6]))
     else:
         out.append(f"failed\n\n```\n{_tail(imp)}\n```")
-    out += ["", "### Contour and dashboard (placeholder)", "",
-            "> **TODO (later issues):** `exp.plot.contour` time against the number of "
-            "observations and grid size, and `exp.dashboard()` refresh latency after "
-            "`complete()`, go here when the plots and widgets land. Add them to "
-            "`bench/micro.py` as new sections."]
+    out += ["", "### Contour and dashboard", ""]
+    contour, dash = micro.get("contour"), micro.get("dashboard")
+    if isinstance(contour, dict) and "error" not in contour:
+        out.append(_table(
+            ["contour (200 obs, 6-D, 50x50)", "compute, fit cached", "compute with the fit",
+             "GP fit alone", "draw"],
+            [["`compute_contour` / `draw_contour`", _t(contour["contour_warm"]),
+              _t(contour["contour_cold"]), _t(contour["fit"]), _t(contour["draw"])]]))
+    else:
+        out.append(f"contour: failed\n\n```\n{_tail(contour)}\n```")
+    out.append("")
+    if isinstance(dash, dict) and "error" not in dash:
+        out.append(_table(
+            ["dashboard at 200 trials", "`dash.refresh()` after one completed trial",
+             "`complete()` to automatic refresh done (0.5 s debounce included)"],
+            [["`exp.dashboard()`", _t(dash["refresh_median"]), _t(dash["latency_median"])]]))
+        out.append("\nA refresh refits the model (the data changed), recomputes the contour, "
+                   "slice, progress and table records and pushes them into the existing "
+                   "FigureWidgets with `batch_update`.")
+    else:
+        out.append(f"dashboard: failed\n\n```\n{_tail(dash)}\n```")
     return "\n".join(out)
 
 
