@@ -322,13 +322,18 @@ class Experiment:
             return [self.best()]
         return self.engine.pareto(trials)
 
-    def predict(self, points: Sequence[Mapping[str, Any]]) -> dict[str, tuple[list, list]]:
-        """Model predictions ``{metric: (means, sems)}`` at parameterizations."""
+    def predict(
+        self, points: Sequence[Mapping[str, Any]]
+    ) -> dict[str, tuple[list[float], list[float]]]:
+        """Model predictions ``{metric: (means, sems)}`` (plain floats, original units) at a
+        parameterization or a list of them."""
         if isinstance(points, Mapping):
             points = [points]
         checked = [self.space.validate(p, check_constraints=False) for p in points]
         trials = self._completed_or_raise()
-        return self.engine.predict(trials, checked)
+        predicted = self.engine.predict(trials, checked)
+        return {m: ([float(v) for v in means], [float(v) for v in sems])
+                for m, (means, sems) in predicted.items()}
 
     def _completed_or_raise(self) -> list[Trial]:
         trials = self.trials

@@ -207,3 +207,15 @@ def test_broken_listener_does_not_break_the_experiment(tmp_path):
     with pytest.warns(UserWarning, match="listener"):
         exp.attach({"x1": 0, "x2": 0}, result=1.0)
     assert exp.trials[0].status == "completed"
+
+
+def test_predict_returns_plain_floats_per_metric(tmp_path):
+    exp = make(tmp_path, seed=0)
+    for x1 in (-5.0, 0.0, 5.0):
+        exp.attach({"x1": x1, "x2": 1.0}, result=x1**2)
+    with pytest.raises(axnb.InvalidParameterError):
+        exp.predict([{"x1": 99.0, "x2": 0.0}])
+    means, sems = exp.predict([{"x1": 0.0, "x2": 1.0}, {"x1": 5.0, "x2": 1.0}])["loss"]
+    assert all(type(v) is float for v in [*means, *sems])
+    assert means[1] > means[0] and all(s >= 0 for s in sems)
+    assert set(exp.predict({"x1": 1.0, "x2": 1.0})) == {"loss"}
