@@ -7,6 +7,9 @@ Routing (``AcquisitionOptimizer.candidates``), for one point at a time:
   ``num_restarts`` of which are refined;
 * every free column discrete or categorical and at most ``MAX_ENUMERATE`` combinations:
   exact enumeration of the feasible grid;
+* with linear constraints and at most ``max_combos`` discrete combinations: ``_few_combos``
+  (best space-filling rows, continuous refinement with the discrete columns held, one pass
+  over all combinations);
 * otherwise ``optimize_acqf_mixed_alternating`` (alternating discrete neighbourhood search and
   continuous L-BFGS). Integer columns in an equality constraint are relaxed to continuous
   there (BoTorch accepts equalities on continuous columns only) and repaired afterwards.
@@ -50,6 +53,15 @@ class OptimizerSettings:
     raw_samples: int = 256
     maxiter: int = 200
     max_enumerate: int = MAX_ENUMERATE
+    #: With linear constraints and at most this many combinations of the free discrete /
+    #: categorical columns (and some continuous ones), ``_few_combos`` replaces the
+    #: alternating mixed optimizer, whose SLSQP starts took 10-80 s per suggestion there.
+    #: Without linear constraints the alternating search is fast and found the right
+    #: category more often (bench "mixed", 8 seeds: median regret 0.0012 vs 0.0042).
+    max_combos: int = 256
+    #: Starts refined by ``_few_combos`` and the iteration cap of each refinement.
+    combo_restarts: int = 4
+    refine_maxiter: int = 100
     #: ``optimize_acqf_mixed_alternating`` options: fewer alternations than BoTorch's 64 and a
     #: convergence tolerance of 1e-3 in log-acquisition units (0.1% relative improvement).
     mixed_options: dict = field(default_factory=lambda: {
@@ -146,6 +158,11 @@ class AcquisitionOptimizer:
                     return self._enumerate(acqf, pins, free)
             if all(enc.columns[j].kind == CONTINUOUS for j in free):
                 return self._continuous(acqf, pins)
+            disc_free = [j for j in free if enc.columns[j].kind != CONTINUOUS]
+            sizes = [len(enc.columns[j].values) for j in disc_free]
+            if (not self.repairer.uc.empty
+                    and int(np.prod(sizes, dtype=float)) <= self.settings.max_combos):
+                return self._few_combos(acqf, pins, disc_free)
             return self._mixed(acqf, pins)
 
     def _bounds(self) -> Any:
@@ -191,6 +208,68 @@ class AcquisitionOptimizer:
             equality_constraints=eq, options=dict(s.mixed_options),
         )
         return [X.reshape(-1).detach().numpy().copy()]
+
+    def _values(self, acqf: Any, rows: np.ndarray) -> np.ndarray:
+        import torch
+
+        out = []
+        with torch.no_grad():
+            for chunk in np.array_split(rows, max(1, len(rows) // 512)):
+                X = torch.tensor(chunk, dtype=torch.float64).unsqueeze(-2)
+                out.append(acqf(X).reshape(-1).numpy())
+        return np.concatenate(out)
+
+    def _refine(self, acqf: Any, row: np.ndarray, pins: dict[int, float],
+                disc: list[int]) -> tuple[np.ndarray, float]:
+        """Continuous columns of ``row`` optimized with its discrete columns held."""
+        import torch
+        from botorch.optim import optimize_acqf
+
+        fixed = {**{j: float(row[j]) for j in disc}, **pins}
+        ineq, eq = self._constraints()
+        X0 = torch.tensor(row, dtype=torch.float64).reshape(1, 1, -1)
+        try:
+            X, v = optimize_acqf(
+                acqf, bounds=self._bounds(), q=1, num_restarts=1, batch_initial_conditions=X0,
+                inequality_constraints=ineq, equality_constraints=eq, fixed_features=fixed,
+                options={"maxiter": self.settings.refine_maxiter},
+            )
+        except Exception:  # keep the start point
+            return row, float("-inf")
+        return X.reshape(-1).detach().numpy().copy(), float(v.reshape(-1)[0])
+
+    def _few_combos(self, acqf: Any, pins: dict[int, float], disc: list[int]) -> list[np.ndarray]:
+        """Few discrete combinations (``max_combos``): the best ``combo_restarts`` of
+        ``4 * raw_samples`` valid space-filling rows are refined in their continuous columns
+        (discrete held); each result then tries every discrete combination at its continuous
+        values and is refined once more where another combination wins. Much cheaper than
+        the alternating search under linear constraints (SLSQP)."""
+        import torch
+
+        from axnb.engine.initial import space_filling
+
+        s = self.settings
+        seed = int(torch.randint(0, 2**31 - 1, (1,)).item())
+        rows = space_filling(self.encoder, self.repairer, 4 * s.raw_samples, seed, 0, pins)
+        vals = self._values(acqf, rows)
+        order = np.argsort(-vals, kind="stable")[: s.combo_restarts]
+        results = [(rows[i], float(vals[i])) for i in order]
+        grid = np.array(list(itertools.product(*[self.encoder.columns[j].values for j in disc])))
+        for i in order:
+            row, v = self._refine(acqf, rows[i], pins, disc)
+            results.append((row, v))
+            others = np.repeat(row.reshape(1, -1), len(grid), axis=0)
+            others[:, disc] = grid
+            others = others[self.repairer.uc.satisfied(others, tol=1e-9)]
+            if not len(others):
+                continue
+            ov = self._values(acqf, others)
+            k = int(np.argmax(ov))
+            if ov[k] > v and np.max(np.abs(others[k][disc] - row[disc])) > 0:
+                results.append((others[k], float(ov[k])))
+                results.append(self._refine(acqf, others[k], pins, disc))
+        results.sort(key=lambda r: -r[1])
+        return [r[0] for r in results]
 
     def _enumerate(self, acqf: Any, pins: dict[int, float], free: list[int]) -> list[np.ndarray]:
         import torch
