@@ -21,6 +21,8 @@ One GP per metric, in float64 on encoded inputs (the unit cube, see ``encoding``
   0.041 -> 0.015; Hartmann-6/40, 5 seeds 0.022 [0.014, 0.20] -> 0.024 [0.019, 0.041];
   noisy Hartmann-6 (sd 0.2, true value at best()) 0.46 -> 0.38. A log warp and a Gaussian
   copula (ranks) were worse on Hartmann-6 and Booth; a 1e-6 noise floor was not better.
+  bench "mixed" (5 seeds, bench adapter): median 3.4e-4 -> 7.7e-5 (one seed stuck in a wrong
+  category either way).
 * Noise is known (``train_Yvar = sem^2``) when every observation of that metric has a sem,
   otherwise inferred (LogNormal prior, floor 1e-4 of the standardized variance). Known
   variances are floored at ``YVAR_FLOOR`` times the outcome variance, so duplicates with zero
