@@ -11,7 +11,8 @@
     python -m axnb.engine._bench notebook 4
         # the same on constraints_and_mixed.ipynb's problem (linear + outcome constraint)
 
-Problems: Booth (2-D on [-10, 10]^2, optimum 0), Branin (2-D, optimum 0.397887) and Hartmann-6 (6-D, optimum -3.32237), minimized.
+Problems: Booth (2-D on [-10, 10]^2, optimum 0), Branin (2-D, optimum 0.397887) and
+Hartmann-6 (6-D, optimum -3.32237), minimized.
 """
 
 from __future__ import annotations
@@ -113,7 +114,7 @@ def warp(variants: list[str], problems: list[str], workers: int = 2) -> None:
     res: dict[tuple[str, str], list[float]] = {}
     secs: dict[tuple[str, str], float] = {}
     with get_context("spawn").Pool(workers) as pool:
-        for v, p, s, r, dt in pool.imap_unordered(_warp_task, tasks):
+        for v, p, _, r, dt in pool.imap_unordered(_warp_task, tasks):
             res.setdefault((v, p), []).append(r)
             secs[(v, p)] = secs.get((v, p), 0.0) + dt
     print(f"{'variant':14s}" + "".join(f"{p:>30s}" for p in problems))

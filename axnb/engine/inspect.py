@@ -6,10 +6,10 @@
 ``values`` are the engine's acquisition at each row with the running trials pending: the log
 of the (noisy, constrained) expected improvement for one objective (``kind`` "qLogNEI"), of the
 expected hypervolume improvement for several ("qLogNEHVI"), or the log probability of
-feasibility while nothing observed is feasible ("feasibility"). For a warped objective (``models`` module doc) the improvement is measured in warped
-units, which is what the optimizer maximizes. ``model_phase`` is False while
-the engine still places its initial space-filling trials (the values are then what the model
-would use once it takes over).
+feasibility while nothing observed is feasible ("feasibility"). For a warped objective
+(``models`` module doc) the improvement is measured in warped units, which is what the
+optimizer maximizes. ``model_phase`` is False while the engine still places its initial
+space-filling trials (the values are then what the model would use once it takes over).
 """
 
 from __future__ import annotations
