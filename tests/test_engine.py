@@ -63,6 +63,22 @@ def test_initial_points_are_sobol_and_continue_the_sequence():
     assert len(set(pts)) == 4
 
 
+def test_first_trial_is_the_centre_when_it_satisfies_the_constraints():
+    space = SearchSpace([Range("x", -10, 10), Range("lr", 1e-4, 1e-0, log=True),
+                         Int("k", 0, 10), Choice("c", ["a", "b", "c"])])
+    eng = Engine(space, [Objective("y")], [], seed=3)
+    first = eng.suggest([], n=2)
+    assert first[0].parameters == {"x": 0.0, "lr": pytest.approx(1e-2), "k": 5, "c": "b"}
+    assert first[1].parameters != first[0].parameters
+    # Only an empty experiment starts at the centre.
+    later = eng.suggest([running(0, first[0].parameters)])
+    assert later[0].parameters != first[0].parameters
+    # A centre outside the constraints is skipped: the start stays feasible.
+    cons = SearchSpace.build([Range("x", 0, 1), Range("y", 0, 1)], ["x + y <= 0.8"])
+    s = Engine(cons, [Objective("f")], [], seed=0).suggest([])[0].parameters
+    assert s["x"] + s["y"] <= 0.8 + 1e-9 and s != {"x": 0.5, "y": 0.5}
+
+
 def test_default_initial_trials_grows_with_dimension():
     assert simple_engine(1).initial_trials == 3
     assert simple_engine(2).initial_trials == 3
@@ -263,9 +279,10 @@ def test_same_seed_and_trials_give_identical_suggestions_in_fresh_processes():
 
 
 def test_different_seeds_differ():
-    s0 = simple_engine(seed=0).suggest([])[0].parameters
-    s1 = simple_engine(seed=1).suggest([])[0].parameters
-    assert s0 != s1
+    # The first point of an empty experiment is the centre for every seed; the rest differ.
+    s0 = [s.parameters for s in simple_engine(seed=0).suggest([], n=3)]
+    s1 = [s.parameters for s in simple_engine(seed=1).suggest([], n=3)]
+    assert s0[0] == s1[0] and s0[1:] != s1[1:]
 
 
 def test_suggest_does_not_touch_global_rng_state():

@@ -52,6 +52,9 @@ if TYPE_CHECKING:
 
 #: Inferred noise above this fraction of the outcome variance makes ``best`` model-based.
 NOISY_FRACTION = 0.01
+#: The first trial of an empty experiment is the centre of the space (as Ax does), when it
+#: satisfies the linear constraints; the rest of the start is scrambled Sobol.
+CENTER_FIRST = True
 
 
 def default_initial_trials(d: int) -> int:
@@ -142,6 +145,8 @@ class Engine:
                 if not self.in_model_phase(trials) or len(pins) == self.encoder.d:
                     self.status = "sampling initial points"
                     rows = space_filling(self.encoder, self.repairer, n, self.seed, position, pins)
+                    if position == 0 and CENTER_FIRST:
+                        rows = self._centre_first(rows, pins)
                     return self._finish(rows, "init")
                 try:
                     rows = self._model_rows(trials, n, pins, seed)
@@ -181,6 +186,18 @@ class Engine:
                 raise InfeasibleError(f"The pinned values {pinned} violate a constraint: {e}") \
                     from None
         return pins, pinned
+
+    def _centre_first(self, rows: np.ndarray, pins: dict[int, float]) -> np.ndarray:
+        """``rows`` with the first replaced by the centre of the space (middle value of each
+        discrete column, pins applied) when that point satisfies every constraint."""
+        centre = self.encoder.from_cube(np.full((1, self.encoder.d), 0.5))[0]
+        for j, v in pins.items():
+            centre[j] = v
+        if not self.repairer.ok(centre):
+            return rows
+        out = np.array(rows, dtype=np.float64, copy=True)
+        out[0] = centre
+        return out
 
     def _finish(self, rows: Sequence[np.ndarray], source: str) -> list[Suggestion]:
         out = []
