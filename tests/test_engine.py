@@ -230,6 +230,17 @@ def test_fixed_with_equality_constraint():
 
 # ----------------------------------------------------------------------------- pending points
 
+def test_exact_data_never_repeat_an_evaluated_point():
+    # A linear objective (minimized) drives the optimizer into the corner (0, 0); once it is
+    # evaluated (no noise), suggesting it again would waste a trial (it did: 4-5 of 14).
+    space = SearchSpace.build([Range("a", 0, 1), Range("b", 0, 1)], ["a + b <= 1"])
+    eng = Engine(space, [Objective("y")], [], seed=0, initial_trials=3)
+    trials = run(eng, lambda p: {"y": p["a"] + 2 * p["b"]}, [], steps=14)
+    points = [tuple(t.parameters.values()) for t in trials]
+    assert len(set(points)) == len(points)
+    assert min(t.result["y"][0] for t in trials) < 0.01  # still converges to the corner
+
+
 def test_pending_points_make_batch_points_distinct():
     eng = simple_engine(initial_trials=5)
     trials = run(eng, quad, [], steps=6)

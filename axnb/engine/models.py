@@ -310,9 +310,13 @@ class FittedModel:
                 out[m] = (mean, sd)
         return out
 
-    def noise_fraction(self, metric: str) -> float:
-        """Noise variance over outcome variance (both standardized): 0 = exact, ~1 = all noise."""
-        model = self.models[metric]
+    def noise_fraction(self, metric: str, acquisition: bool = False) -> float:
+        """Noise variance over outcome variance (both standardized): 0 = exact, ~1 = all noise.
+
+        ``acquisition=True`` reads the acquisition model (warped data) where there is one,
+        which is already fitted when a suggestion is made.
+        """
+        model = (self.acq_models.get(metric) if acquisition else None) or self.models[metric]
         noise = model.likelihood.noise.detach()
         return float(noise.mean())
 

@@ -213,7 +213,25 @@ class Engine:
         with seeded(seed), quiet():
             acqf, _, pending = self.acquisition(trials, derive_seed(seed, "mc"))
             self.status = "optimizing acquisition"
-            return self.optimizer.optimize(acqf, n, pins, pending)
+            return self.optimizer.optimize(acqf, n, pins, pending, self._exact_rows(trials))
+
+    def _exact_rows(self, trials: Sequence[Trial]) -> np.ndarray | None:
+        """Evaluated points when every objective is observed without noise (sems of 0, or an
+        inferred noise below ``NOISY_FRACTION``): evaluating one again teaches nothing, so
+        the optimizer avoids them. None for noisy data, where repeats can pay."""
+        fitted = self._fitted(trials, [o.metric for o in self.problem.objectives])
+        if fitted is None:
+            return None
+        rows = []
+        for m in fitted.metrics:
+            data = fitted.data[m]
+            if data.Yvar is not None:
+                if np.any(data.Yvar > 0):
+                    return None
+            elif fitted.noise_fraction(m, acquisition=True) > NOISY_FRACTION:
+                return None
+            rows.append(data.X)
+        return np.unique(np.concatenate(rows), axis=0) if rows else None
 
     def acquisition(self, trials: Sequence[Trial], mc_seed: int) -> tuple[Any, str, np.ndarray]:
         """The acquisition function for ``trials``, its kind and the pending rows.
