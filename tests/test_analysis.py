@@ -89,6 +89,7 @@ def test_contour_of_float_and_log_parameters(mixed):
 
 
 def test_contour_mean_matches_model_predictions(mixed):
+    assert compute_contour(mixed, "x", "lr", grid=4).outside is None  # no constraints
     rec = compute_contour(mixed, "x", "n", grid=6)
     assert rec.x.values == pytest.approx([0, 0.2, 0.4, 0.6, 0.8, 1.0])
     assert rec.y.values == [1, 2, 3, 4, 5, 6]  # every integer (6 <= grid)
@@ -159,6 +160,28 @@ def test_slice_has_band_acquisition_and_next_suggestion(mixed):
     assert fig.data[4].yaxis == "y2" and fig.data[5].x == (rec.next_value,)
     # the model's minimum is near the true one (x = 0.3) at the best point's other values
     assert abs(rec.axis.values[int(np.argmin(rec.mean))] - 0.3) < 0.2
+
+
+def test_contour_and_slice_blank_out_what_violates_parameter_constraints(tmp_path):
+    exp = axnb.Experiment("lc", [axnb.Range("a", 0.0, 1.0), axnb.Range("b", 0.0, 1.0),
+                                 axnb.Range("c", 0.0, 1.0)],
+                          objective="y", constraints=["a + b <= 1"], path=tmp_path, seed=0)
+    rng = np.random.default_rng(1)
+    for _ in range(8):
+        a, b = rng.random(2) * 0.5
+        exp.attach({"a": a, "b": b, "c": float(rng.random())}, result=(a - 0.2) ** 2 + b)
+    rec = compute_contour(exp, "a", "b", grid=11)
+    a_grid, b_grid = np.meshgrid(rec.x.values, rec.y.values)
+    violates = a_grid + b_grid > 1 + 1e-9
+    assert rec.outside is not None and np.array_equal(rec.outside, violates)
+    assert np.isnan(rec.mean[violates]).all() and np.isnan(rec.sd[violates]).all()
+    assert np.isfinite(rec.mean[~violates]).all()
+    assert "outside the parameter constraints" in draw_contour(rec).layout.title.text
+    # b held at the best point's value (< 0.5): the slice along a is blank above 1 - b.
+    sl = compute_slice(exp, "a", grid=21)
+    cut = np.asarray(sl.axis.values) + sl.slice["b"] > 1 + 1e-9
+    assert cut.any() and np.isnan(sl.mean[cut]).all() and np.isnan(sl.acquisition[cut]).all()
+    assert np.isfinite(sl.mean[~cut]).all() and sl.next_value + sl.slice["b"] <= 1 + 1e-9
 
 
 def test_slice_of_int_log_and_choice_parameters(mixed):

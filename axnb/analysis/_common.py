@@ -313,6 +313,14 @@ def grid_rows(
     return X
 
 
+def outside_constraints(exp: Experiment, rows: np.ndarray) -> np.ndarray | None:
+    """Boolean mask of the encoded ``rows`` that violate a linear parameter constraint; None
+    when the experiment has no parameter constraints (plots then skip masking)."""
+    if not exp.space.constraints:
+        return None
+    return ~exp.engine.repairer.uc.satisfied(np.asarray(rows, dtype=np.float64), tol=1e-9)
+
+
 def hover_text(index: int, params: Mapping[str, Value], values: Mapping[str, Any]) -> str:
     """Hover text of an observed trial: index, metric values, parameters."""
     lines = [f"trial {index}"]

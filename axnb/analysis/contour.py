@@ -49,6 +49,7 @@ from axnb.analysis._common import (
     grid_rows,
     hover_text,
     observed,
+    outside_constraints,
     predict,
     resolve_metric,
     tunable_parameter,
@@ -71,7 +72,9 @@ class ContourRecord:
     None without a model (then ``note`` says why). ``px``, ``py`` are the plot coordinates of
     the observed points, ``values`` their observed means, ``trial_index`` their trials.
     ``best`` is the best point's ``(x, y)`` coordinates, ``slice`` the values the other
-    parameters are held at.
+    parameters are held at. ``outside`` (same shape as ``mean``; None without parameter
+    constraints) marks the cells that violate a linear parameter constraint: their ``mean``
+    and ``sd`` are NaN, drawn blank.
     """
 
     metric: str
@@ -88,6 +91,7 @@ class ContourRecord:
     best: tuple[Any, Any] | None
     slice: dict[str, Value]
     note: str | None
+    outside: np.ndarray | None = None
 
 
 def compute_contour(
@@ -123,12 +127,16 @@ def compute_contour(
     ax_x, ax_y = axis_for(px_param, grid), axis_for(py_param, grid)
 
     fitted, note = fitted_model(exp, trials, [metric], model)
-    mean = sd = None
+    mean = sd = outside = None
     if fitted is not None:
         rows = grid_rows(fitted, base, [(x, ax_x.units), (y, ax_y.units)])
         mu, sigma = predict(fitted, metric, rows)
-        mean = mu.reshape(len(ax_y.units), len(ax_x.units))
-        sd = sigma.reshape(len(ax_y.units), len(ax_x.units))
+        shape = (len(ax_y.units), len(ax_x.units))
+        mean, sd = mu.reshape(shape), sigma.reshape(shape)
+        mask = outside_constraints(exp, rows)
+        if mask is not None:
+            outside = mask.reshape(shape)
+            mean, sd = np.where(outside, np.nan, mean), np.where(outside, np.nan, sd)
 
     obs = observed(exp, trials, metric)
     best = best_point(exp, trials)
@@ -148,6 +156,7 @@ def compute_contour(
         best=None if best is None else (coord(px_param, best[x]), coord(py_param, best[y])),
         slice={k: v for k, v in base.items() if k not in (x, y)},
         note=note,
+        outside=outside,
     )
 
 
@@ -198,8 +207,11 @@ def draw_contour(rec: ContourRecord) -> go.Figure:
         )
     held = describe(rec.slice)
     title = f"{rec.metric}{better} over {rec.x.name} and {rec.y.name}"
-    if held:
-        title += f"<br><sup>other parameters at {held}</sup>"
+    sub = [f"other parameters at {held}"] if held else []
+    if rec.outside is not None and rec.outside.any():
+        sub.append("blank: outside the parameter constraints")
+    if sub:
+        title += f"<br><sup>{'; '.join(sub)}</sup>"
     fig.update_layout(**base_layout(title, height=480))
     fig.update_layout(legend={"y": 1.12, "bgcolor": "rgba(0,0,0,0)"}, margin={"t": 95})
     for suffix in ("", "2"):

@@ -6,7 +6,7 @@ and — to show *why* the next point is chosen — the engine's acquisition func
 grid, on a second y axis, with its argmax marked. Nothing is suggested or saved.
 
     >>> rec = compute_slice(exp, "lr")                 # doctest: +SKIP
-    >>> rec.axis.values[int(rec.acquisition.argmax())] == rec.next_value   # doctest: +SKIP
+    >>> rec.axis.values[int(np.nanargmax(rec.acquisition))] == rec.next_value   # doctest: +SKIP
 
 Figure layout (stable for every record of the same parameter):
 
@@ -49,6 +49,7 @@ from axnb.analysis._common import (
     grid_rows,
     hover_text,
     observed,
+    outside_constraints,
     predict,
     resolve_metric,
     tunable_parameter,
@@ -69,8 +70,9 @@ class SliceRecord:
 
     ``mean``/``sd`` follow ``axis.values`` (None without a model, see ``note``);
     ``acquisition`` likewise (None when it cannot be computed, see ``acquisition_note``), and
-    ``next_value`` is the parameter value at its argmax. ``px``/``values``/``sem`` are the
-    observed points' coordinates, means and sems (NaN when unknown).
+    ``next_value`` is the parameter value at its argmax. All three are NaN where the slice
+    violates a linear parameter constraint. ``px``/``values``/``sem`` are the observed points'
+    coordinates, means and sems (NaN when unknown).
     """
 
     metric: str
@@ -117,9 +119,13 @@ def compute_slice(
     fitted, note = fitted_model(exp, trials, [metric], model)
     mean = sd = None
     rows = None
+    outside = None
     if fitted is not None:
         rows = grid_rows(fitted, base, [(param, axis.units)])
         mean, sd = predict(fitted, metric, rows)
+        outside = outside_constraints(exp, rows)
+        if outside is not None:  # no model line where the parameter constraints fail
+            mean, sd = np.where(outside, np.nan, mean), np.where(outside, np.nan, sd)
 
     acq = kind = next_value = None
     acq_note = None
@@ -135,6 +141,8 @@ def compute_slice(
                 warnings.simplefilter("ignore")
                 result = acquisition_values(exp.engine, trials, rows)  # type: ignore[arg-type]
             acq, kind = result.values, result.kind
+            if outside is not None:
+                acq = np.where(outside, np.nan, acq)
             finite = np.where(np.isfinite(acq), acq, -np.inf)
             if np.isfinite(finite).any():
                 next_value = axis.values[int(np.argmax(finite))]
