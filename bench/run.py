@@ -3,6 +3,8 @@
     python -m bench.run                      # full: 7 problems x 5 methods x 10 seeds
     python -m bench.run --quick              # branin, hartmann6, mixed; 2 seeds; 4 methods
     python -m bench.run --problems branin,mixed --methods axnb,ax --seeds 3
+    python -m bench.run --problems mixed --methods axnb \
+        --set axnb.engine.models.CATEGORICAL_MODEL=onehot   # try an engine constant
 
 Each worker runs one optimization at a time with one thread (``OMP_NUM_THREADS=1``,
 ``MKL_NUM_THREADS=1``, ``torch.set_num_threads(1)``, set before torch is imported). Each run
@@ -38,15 +40,52 @@ QUICK_METHODS = ("axnb", "ax", "gp", "sobol")
 _COST = {"axnb": 10, "ax": 10, "gp": 3, "tpe": 1, "sobol": 0.1}
 
 
-def _init_worker() -> None:
+def _init_worker(overrides: dict[str, Any] | None = None) -> None:
     for var in ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS"):
         os.environ[var] = "1"
+    apply_overrides(overrides or {})
     import torch
 
     torch.set_num_threads(1)
     import warnings
 
     warnings.filterwarnings("ignore")
+
+
+def parse_overrides(items: list[str]) -> dict[str, Any]:
+    """``["pkg.module.NAME=value", ...]`` -> ``{"pkg.module.NAME": value}``; values are JSON
+    when they parse as JSON (numbers, true, null, ...), strings otherwise. Each name must be an
+    existing module-level constant."""
+    import importlib
+
+    out: dict[str, Any] = {}
+    for item in items:
+        name, eq, text = item.partition("=")
+        module, _, attr = name.strip().rpartition(".")
+        if not eq or not module:
+            raise SystemExit(f"--set {item!r}: expected MODULE.NAME=VALUE, e.g. "
+                             "axnb.engine.models.FIT_FTOL=1e-5")
+        try:
+            found = hasattr(importlib.import_module(module), attr)
+        except ImportError:
+            found = False
+        if not found:
+            raise SystemExit(f"--set {item!r}: {module}.{attr} does not exist; only existing "
+                             "module constants can be overridden")
+        try:
+            out[name.strip()] = json.loads(text)
+        except json.JSONDecodeError:
+            out[name.strip()] = text
+    return out
+
+
+def apply_overrides(overrides: dict[str, Any]) -> None:
+    """Set module constants (from ``parse_overrides``) in this process."""
+    import importlib
+
+    for name, value in overrides.items():
+        module, _, attr = name.rpartition(".")
+        setattr(importlib.import_module(module), attr, value)
 
 
 def _task(problem_name: str, method: str, seed: int, out: str) -> dict[str, Any]:
@@ -90,9 +129,13 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     ap.add_argument("--figures", default=None,
                     help="figures folder (default bench/figures; quick: <out>/quick/figures)")
     ap.add_argument("--no-micro", action="store_true", help="skip the micro-benchmarks")
+    ap.add_argument("--set", action="append", default=[], metavar="MODULE.NAME=VALUE",
+                    help="override an engine constant in the workers, for tuning experiments "
+                         "(repeatable; recorded in the report's command line)")
     ap.add_argument("--report-only", action="store_true",
                     help="rewrite the report from the JSON already in --out (no runs)")
     args = ap.parse_args(argv)
+    args.overrides = parse_overrides(args.set)
     default = tuple(p for p in PROBLEMS if PROBLEMS[p].default)
     args.problems = _split(args.problems, QUICK_PROBLEMS if args.quick else default,
                            PROBLEMS, "problem")
@@ -157,7 +200,8 @@ def main(argv: list[str] | None = None) -> int:
     t0 = time.perf_counter()
     results = []
     ctx = multiprocessing.get_context("spawn")
-    with ProcessPoolExecutor(args.workers, mp_context=ctx, initializer=_init_worker) as pool:
+    with ProcessPoolExecutor(args.workers, mp_context=ctx, initializer=_init_worker,
+                             initargs=(args.overrides,)) as pool:
         futures = {pool.submit(_task, p, m, s, args.out): (p, m, s) for p, m, s in tasks}
         for i, fut in enumerate(as_completed(futures), 1):
             p, m, s = futures[fut]

@@ -177,10 +177,20 @@ def mixed_f(p: dict) -> dict:
     return {"y": y}
 
 
-def test_mixed_types_are_respected():
+@pytest.mark.parametrize("categorical_model", ["mixed", "onehot"])
+def test_mixed_types_are_respected(monkeypatch, categorical_model):
+    from axnb.engine import models
+
+    monkeypatch.setattr(models, "CATEGORICAL_MODEL", categorical_model)
     space = mixed_space()
     eng = Engine(space, [Objective("y")], [], seed=2, initial_trials=8)
     trials = run(eng, mixed_f, [], steps=6, n=2)
+    gp = eng.fit(trials).models["y"]
+    if categorical_model == "mixed":
+        assert type(gp).__name__ == "MixedSingleTaskGP"
+    else:  # "opt" (3 choices) and "flag" (2) become one-hot columns
+        assert type(gp).__name__ == "SingleTaskGP"
+        assert gp.input_transform(gp.train_inputs[0][:1]).shape[-1] == 7 - 2 + 3 + 2
     assert {t.source for t in trials} == {"init", "model"}
     for t in trials:
         p = t.parameters
@@ -191,6 +201,17 @@ def test_mixed_types_are_respected():
         assert p["batch"] in (16, 32, 64, 128) and isinstance(p["batch"], int)
         assert isinstance(p["flag"], bool)
         assert p["seed"] == 7
+
+
+def test_one_hot_transform_maps_encoded_choices_to_their_own_column():
+    import torch
+
+    from axnb.engine.models import one_hot_transform
+
+    tf = one_hot_transform(3, {1: 3})
+    X = torch.tensor([[0.2, 0.0, 0.9], [0.3, 0.5, 0.1], [0.4, 1.0, 0.7]], dtype=torch.float64)
+    assert tf.transform(X).tolist() == [[0.2, 1, 0, 0, 0.9], [0.3, 0, 1, 0, 0.1],
+                                        [0.4, 0, 0, 1, 0.7]]
 
 
 def test_fully_discrete_space_is_enumerated_and_batches_are_distinct():

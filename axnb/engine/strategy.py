@@ -279,7 +279,7 @@ class Engine:
     ) -> FittedModel | None:
         from axnb.engine import models as M
 
-        cat_dims = sorted(self.encoder.cat_dims)
+        cat_dims = {i: len(v) for i, v in sorted(self.encoder.cat_dims.items())}
         models, lazy, acq, warps, data = {}, {}, {}, {}, {}
         for m in metrics:
             d = M.collect(self.encoder, trials, m)
