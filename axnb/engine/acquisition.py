@@ -33,6 +33,8 @@ if TYPE_CHECKING:
     from axnb.trial import Objective
 
 MC_SAMPLES = 128
+#: Reuse the Cholesky factor of the baseline's joint posterior between evaluations.
+CACHE_ROOT = True
 
 
 @dataclass
@@ -141,7 +143,7 @@ def build_acquisition(
         objective = GenericMCObjective(lambda Y, X=None: sign * Y[..., 0])
         return qLogNoisyExpectedImprovement(
             model, X_baseline=Xb, sampler=sampler, objective=objective, constraints=cons,
-            X_pending=Xp, prune_baseline=True, cache_root=False,
+            X_pending=Xp, prune_baseline=True, cache_root=CACHE_ROOT,
         ), "qLogNEI"
     from botorch.acquisition.multi_objective.logei import (
         qLogNoisyExpectedHypervolumeImprovement,
@@ -154,7 +156,7 @@ def build_acquisition(
     ref = reference_point(fitted, problem)
     return qLogNoisyExpectedHypervolumeImprovement(
         model, ref_point=ref, X_baseline=Xb, sampler=sampler, objective=objective,
-        constraints=cons, X_pending=Xp, prune_baseline=True, cache_root=False,
+        constraints=cons, X_pending=Xp, prune_baseline=True, cache_root=CACHE_ROOT,
     ), "qLogNEHVI"
 
 

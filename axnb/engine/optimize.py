@@ -41,6 +41,13 @@ MAX_ENUMERATE = 4096
 #: time: bench ``branin_lc`` (6 seeds) 2.2 -> 0.57 s per suggestion with these starts, median
 #: regret 3.4e-6 -> 8.3e-6 (Ax: 2.6e-4).
 SLSQP_BATCH = 1
+#: Raw samples evaluated per acquisition call when picking start points. BoTorch defaults to
+#: ``batch_limit`` (the restarts): 32 calls for 256 raw samples. One call gives the same
+#: suggestions; 6-D, 30 observations: 0.21 -> 0.18 s per suggestion.
+INIT_BATCH_LIMIT = 256
+#: L-BFGS-B's relative tolerance on the (log) acquisition value without linear constraints
+#: (None: scipy's 2.2e-9). 1e-6 moves a 6-D suggestion by ~1e-5 and saves ~15% of the search.
+ACQ_FTOL: float | None = 1e-6
 
 
 class OptimizationFailed(RuntimeError):
@@ -202,10 +209,14 @@ class AcquisitionOptimizer:
             X0 = self._feasible_starts(acqf, pins)
             starts = {"batch_initial_conditions": X0, "num_restarts": len(X0),
                       "retry_on_optimization_warning": False}
+        options: dict[str, Any] = {"maxiter": s.maxiter, "batch_limit": batch,
+                                   "init_batch_limit": INIT_BATCH_LIMIT}
+        if ACQ_FTOL is not None and not (ineq or eq):
+            options.update(ftol=ACQ_FTOL, factr=None)
         X, vals = optimize_acqf(
             acqf, bounds=self._bounds(), q=1, inequality_constraints=ineq,
             equality_constraints=eq, fixed_features=pins or None, return_best_only=False,
-            options={"maxiter": s.maxiter, "batch_limit": batch}, **starts,
+            options=options, **starts,
         )
         order = vals.reshape(-1).argsort(descending=True)
         return [X[i].reshape(-1).detach().numpy().copy() for i in order.tolist()]
