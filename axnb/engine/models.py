@@ -59,16 +59,15 @@ JITTER_NOISE = 1e-3
 #: Iteration cap of the L-BFGS marginal-likelihood fit.
 FIT_MAXITER = 200
 #: The fit stops when an L-BFGS step improves the negative log likelihood by less than this
-#: relative amount (scipy's default is 2.2e-9). The mixed-space kernel kept creeping until
-#: FIT_MAXITER on every fit of the "mixed" benchmark (0.62 s); at 1e-6 it stops after ~140
-#: steps (0.41 s) with a likelihood within 0.2% of the 200-step value; on Hartmann-6 data the
-#: fitted likelihood is unchanged to 4 digits. Bench over 8 seeds: "mixed" generation time
-#: 0.81 -> 0.66 s per trial, regret unchanged (median 1.1e-4 -> 1.7e-4, no stuck seed).
-FIT_FTOL = 1e-6
-#: The same for GPs with categorical columns (``MixedSingleTaskGP``, ~3 ms per likelihood
-#: evaluation): ~56 steps. Bench "mixed", 10 seeds: 0.56 -> 0.40 s per suggestion (Ax: 0.43 s),
-#: median regret 1.27e-4 -> 1.18e-4 (Ax: 5.7e-4).
-MIXED_FIT_FTOL = 1e-5
+#: relative amount (scipy's default is 2.2e-9). The mixed-space kernel (``MixedSingleTaskGP``,
+#: ~3 ms per likelihood evaluation) kept creeping until FIT_MAXITER on every fit of the
+#: "mixed" benchmark (0.62 s per fit); at 1e-5 it stops after ~56 steps. Bench "mixed", 10
+#: seeds: 0.56 -> 0.40 s per suggestion at 1e-5 against 1e-6 (Ax: 0.43 s), median regret
+#: 1.27e-4 -> 1.18e-4 (Ax: 5.7e-4). Numeric spaces, 10 random data sets each (paired): on
+#: Hartmann-6 at 30 points 1e-5 ends a median 0.001 nats (max 0.13) below the 1e-6
+#: likelihood and takes 0.11 s instead of 0.15 s; on Branin at 20 points it is the same fit.
+#: 1e-4 saves 50% of the fit but ends 0.26 nats short, lengthscales up to 1.5x off.
+FIT_FTOL = 1e-5
 #: How GPs model unordered choices: "mixed" (``MixedSingleTaskGP``: a categorical kernel on the
 #: index column, summed with and multiplied by the RBF kernel of the rest) or "onehot" (each
 #: choice becomes k 0/1 columns of an RBF-ARD ``SingleTaskGP``, via an input transform; the
@@ -230,7 +229,7 @@ def one_hot_transform(d: int, cat_dims: Mapping[int, int]) -> Any:
                           encoders={i: encoder(k) for i, k in cat_dims.items()})
 
 
-def _fit_mll(model: Any, max_attempts: int, ftol: float = FIT_FTOL) -> None:
+def _fit_mll(model: Any, max_attempts: int, ftol: float) -> None:
     """Maximize the exact marginal log likelihood of ``model`` in place."""
     from botorch.fit import fit_gpytorch_mll
     from gpytorch.mlls import ExactMarginalLogLikelihood
@@ -267,8 +266,7 @@ def fit_gp(
                                 p.copy_(w)
                 elif attempt > 0:
                     sample_all_priors(model)
-                _fit_mll(model, max_attempts=3 if attempt == 0 else 5,
-                         ftol=MIXED_FIT_FTOL if cat_dims else FIT_FTOL)
+                _fit_mll(model, max_attempts=3 if attempt == 0 else 5, ftol=FIT_FTOL)
                 model.eval()
                 # Touch the posterior once so that numerical failures surface here.
                 model.posterior(torch.tensor(data.X[:1], dtype=torch.float64)).mean.sum().item()
