@@ -572,9 +572,55 @@ def test_warped_objective_drives_the_acquisition_but_predictions_stay_in_origina
     with_sem = [done(t.index, t.parameters, {"y": (t.result["y"][0], 0.1)}) for t in trials]
     assert eng._fitted(with_sem, ["y"]).warps == {}
     mo = Engine(space, [Objective("y", minimize=True), Objective("z")], [], seed=3)
-    both = [done(t.index, t.parameters, {"y": t.result["y"][0], "z": 1.0 + t.index})
+    both = [done(t.index, t.parameters, {"y": 10.0 + t.index, "z": 1.0 + t.index})
             for t in trials]
-    assert mo._fitted(both, ["y", "z"]).warps == {}
+    assert mo._fitted(both, ["y", "z"]).warps == {}  # no outlier: nothing to winsorize
+
+
+def test_winsorizing_clips_only_the_bad_tail_beyond_the_threshold():
+    from axnb.engine.models import warp_values
+
+    y = np.array([1.0, 2.0, 3.0, 4.0, 5.0, 6.0, 7.0, 300.0])  # minimized, one huge value
+    w = warp_values(y, "winsor", -1.0)
+    q1, q3 = 2.0, 7.0  # Tukey fence q3 + 1.5 (q3 - q1) = 14.5
+    assert np.array_equal(w[:-1], y[:-1]) and w[-1] == pytest.approx(q3 + 1.5 * (q3 - q1))
+    # a threshold beyond q3 moves the fence out: 20 + 1.5 * (20 - 2) = 47
+    assert warp_values(y, "winsor", -1.0, bound=20.0)[-1] == pytest.approx(47.0)
+    # maximized: the low tail is clipped, mirror image
+    v = warp_values(-y, "winsor", 1.0, bound=-20.0)
+    assert np.array_equal(v[:-1], -y[:-1]) and v[-1] == pytest.approx(-47.0)
+    assert np.all(np.diff(w) >= 0)
+    assert np.array_equal(warp_values(y[:5], "winsor", -1.0), y[:5])  # nothing beyond
+
+
+def test_several_objectives_acquire_on_winsorized_models_and_predict_unchanged():
+    from axnb.engine import models as M
+
+    assert M.MOO_WARP == "winsor"
+    space = SearchSpace([Range("x1", 0, 1), Range("x2", 0, 1)])
+    cons = [parse_outcome_constraint("y <= 20")]  # a threshold: the reference point
+    eng = Engine(space, [Objective("y", minimize=True), Objective("z", minimize=True)], cons,
+                 seed=1)
+
+    def f(p):
+        y = 300.0 if p["x1"] > 0.9 else 10 * p["x1"] + p["x2"]
+        return {"y": y, "z": (1 - p["x1"]) ** 2 + p["x2"]}
+
+    rows = [(0.1, 0.2), (0.3, 0.9), (0.5, 0.5), (0.7, 0.1), (0.2, 0.6), (0.95, 0.3),
+            (0.4, 0.4), (0.6, 0.8)]
+    trials = [done(i, {"x1": a, "x2": b}, f({"x1": a, "x2": b})) for i, (a, b) in
+              enumerate(rows)]
+    fm = eng._fitted(trials, ["y", "z"])
+    assert fm.warps == {"y": "winsor"}  # z has no outlier
+    ys = np.array([t.result["y"][0] for t in trials])
+    acq_train = fm.acq_models["y"].outcome_transform.untransform(
+        fm.acq_models["y"].train_targets.unsqueeze(-1))[0].squeeze(-1).detach().numpy()
+    assert acq_train.max() < 300.0 and np.allclose(acq_train[ys < 300], ys[ys < 300])
+    # predictions (plots, predict) use the GP of the raw observations
+    mu, _ = fm.predict_unit(fm.data["y"].X)["y"]
+    assert mu.max() == pytest.approx(300.0, rel=0.05)
+    s = eng.suggest(trials)[0]
+    assert s.source == "model"
 
 
 def test_few_discrete_combinations_with_linear_constraint_are_valid_and_quick():

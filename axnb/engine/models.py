@@ -22,7 +22,10 @@ One GP per metric, in float64 on encoded inputs (the unit cube, see ``encoding``
   noisy Hartmann-6 (sd 0.2, true value at best()) 0.46 -> 0.38. A log warp and a Gaussian
   copula (ranks) were worse on Hartmann-6 and Booth; a 1e-6 noise floor was not better.
   bench "mixed" (5 seeds, bench adapter): median 3.4e-4 -> 7.7e-5 (one seed stuck in a wrong
-  category either way).
+  category either way). With several objectives each objective's acquisition model is
+  instead fitted to observations winsorized beyond its threshold (``MOO_WARP``, as Ax's
+  ``Winsorize``): the Pareto front and the reference point are unchanged, the few huge
+  values no longer dictate the GP's scale. Metrics whose warp changes no value use one GP.
 * Noise is known (``train_Yvar = sem^2``) when every observation of that metric has a sem,
   otherwise inferred (LogNormal prior, floor 1e-4 of the standardized variance). Known
   variances are floored at ``YVAR_FLOOR`` times the outcome variance, so duplicates with zero
@@ -80,6 +83,10 @@ CATEGORICAL_MODEL = "mixed"
 #: "none", "log", "yj" (Yeo-Johnson, lambda by maximum likelihood) or "copula" (ranks ->
 #: Gaussian quantiles).
 OUTCOME_WARP = "yj"
+#: Outcome warp of each objective's acquisition model when there are several objectives:
+#: "winsor" (``warp_values``: the bad tail clipped at a Tukey fence beyond the threshold, as
+#: Ax does) or "none". Measured in ``bench/RESULTS.md`` (``branin_currin``).
+MOO_WARP = "winsor"
 #: Lower bound of an inferred noise variance (standardized units; BoTorch's default 1e-4).
 NOISE_FLOOR = 1e-4
 
@@ -135,18 +142,29 @@ def collect(encoder: Encoder, trials: Sequence[Trial], metric: str) -> MetricDat
     return MetricData(metric, X, Y, Yvar, idx)
 
 
-def warp_values(Y: np.ndarray, kind: str, sign: float) -> np.ndarray:
-    """Monotone increasing map of the observations ``Y`` of an objective (``sign`` = +1
+def warp_values(Y: np.ndarray, kind: str, sign: float, bound: float | None = None) -> np.ndarray:
+    """Monotone non-decreasing map of the observations ``Y`` of an objective (``sign`` = +1
     maximize, -1 minimize) that spreads out the values near the best ones.
 
     Applied in the loss frame ``u = -sign * y`` (lower is better), whose long tail of bad
     values is compressed; the result is ``-sign * T(u)``, so it increases with ``y``. Fewer
     than 3 or constant values are returned unchanged.
+
+    ``"winsor"`` clips the bad tail at a Tukey fence, as Ax's ``Winsorize`` transform does:
+    ``c = m + 1.5 (m - q1)`` with ``m = max(q3, b)``, where ``b`` is the objective's threshold
+    ``bound`` (several objectives; in ``y`` units) or, without one, ``q3``. Values better than
+    ``c`` are unchanged, so the Pareto front and the reference point are too.
     """
     Y = np.asarray(Y, dtype=np.float64)
     if kind == "none" or len(Y) < 3 or not np.ptp(Y) > 0:
         return Y
     u = -sign * Y
+    if kind == "winsor":
+        q1 = np.percentile(u, 25, method="lower")
+        m = np.percentile(u, 75, method="higher")
+        if bound is not None:
+            m = max(m, -sign * bound)
+        return -sign * np.minimum(u, m + 1.5 * (m - q1))
     if kind == "log":
         rng = float(np.ptp(u))
         t = np.log(u - u.min() + 1e-3 * rng)
@@ -397,7 +415,8 @@ class ModelCache:
         self, data: MetricData, cat_dims: Mapping[int, int], seed: int, warm_start: bool,
         warp: tuple[str, float] | None = None,
     ) -> Any:
-        """The GP of ``data``; with ``warp = (kind, sign)`` of its warped observations."""
+        """The GP of ``data``; with ``warp = (kind, sign[, bound])`` that of its observations
+        warped by ``warp_values``."""
         if warp is not None and warp[0] != "none":
             data = MetricData(f"{data.metric}|warp={warp[0]}",
                               data.X, warp_values(data.Y, *warp), data.Yvar, data.trial_indices)

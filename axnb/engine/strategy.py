@@ -287,7 +287,7 @@ class Engine:
                 continue
             data[m] = d
             warp = self._warp(m, d)
-            if warp is None:
+            if warp is None or np.array_equal(M.warp_values(d.Y, *warp), d.Y):
                 models[m] = self.cache.get_or_fit(d, cat_dims, self.seed, self.warm_start)
                 continue
             acq[m] = self.cache.get_or_fit(d, cat_dims, self.seed, self.warm_start, warp)
@@ -307,20 +307,32 @@ class Engine:
         return FittedModel(self.encoder, list(data), M.LazyModels(models, lazy), data,
                            acq, warps)
 
-    def _warp(self, metric: str, data: Any) -> tuple[str, float] | None:
-        """``(kind, sign)`` of the outcome warp of ``metric``'s acquisition model, or None.
+    def _warp(self, metric: str, data: Any) -> tuple | None:
+        """``(kind, sign[, bound])`` of the outcome warp of ``metric``'s acquisition model
+        (``models.warp_values``), or None.
 
-        Only the objective of a single-objective problem is warped, and only when it has no
-        outcome constraint and no known sems (see ``models`` module doc).
+        The objective of a single-objective problem is warped (``OUTCOME_WARP``) when it has
+        no outcome constraint and no known sems (see ``models`` module doc); with several
+        objectives each objective without sems is winsorized beyond its threshold
+        (``MOO_WARP``).
         """
         from axnb.engine import models as M
 
-        objs = self.problem.objectives
-        if (M.OUTCOME_WARP == "none" or len(objs) != 1 or objs[0].metric != metric
-                or data.Yvar is not None
-                or any(c.metric == metric for c in self.problem.outcome_constraints)):
+        problem = self.problem
+        objs = problem.objectives
+        obj = next((o for o in objs if o.metric == metric), None)
+        if obj is None or data.Yvar is not None:
             return None
-        return M.OUTCOME_WARP, float(objs[0].sign)
+        if len(objs) > 1:
+            if M.MOO_WARP == "none":
+                return None
+            bounds = [obj.sign * c.bound for c in problem.outcome_constraints
+                      if c.metric == metric and problem.is_threshold(c)]
+            return M.MOO_WARP, float(obj.sign), (obj.sign * max(bounds) if bounds else None)
+        if (M.OUTCOME_WARP == "none"
+                or any(c.metric == metric for c in problem.outcome_constraints)):
+            return None
+        return M.OUTCOME_WARP, float(obj.sign)
 
     def _all_metrics(self, trials: Sequence[Trial]) -> list[str]:
         out = list(self.problem.metrics)
