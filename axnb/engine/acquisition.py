@@ -57,6 +57,12 @@ class Problem:
                 return (c.op == "<=") == o.minimize
         return False
 
+    def threshold(self, o: Objective) -> float | None:
+        """The tightest threshold of objective ``o`` in the maximization frame ``s * y``."""
+        bounds = [o.sign * c.bound for c in self.outcome_constraints
+                  if c.metric == o.metric and self.is_threshold(c)]
+        return max(bounds) if bounds else None
+
     @property
     def constraints(self) -> list[OutcomeConstraint]:
         """Outcome constraints the acquisition treats as constraints (not thresholds)."""
@@ -185,11 +191,6 @@ def reference_point(fitted: FittedModel, problem: Problem) -> list[float]:
     )
     ref = []
     for i, o in enumerate(objs):
-        thresholds = [c for c in problem.outcome_constraints
-                      if c.metric == o.metric and problem.is_threshold(c)]
-        if thresholds:
-            # the tightest threshold, in the maximization frame
-            ref.append(max(o.sign * c.bound for c in thresholds))
-        else:
-            ref.append(float(inferred[i]))
+        threshold = problem.threshold(o)
+        ref.append(float(inferred[i]) if threshold is None else threshold)
     return ref

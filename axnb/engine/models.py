@@ -379,6 +379,15 @@ class FittedModel:
         return float(noise.mean())
 
 
+def warped(data: MetricData, warp: tuple) -> MetricData | None:
+    """``data`` with its observations mapped by ``warp_values(Y, *warp)`` under the metric
+    name ``"<metric>|warp=<kind>"`` (its own cache key), or None when no value changes."""
+    Y = warp_values(data.Y, *warp)
+    if np.array_equal(Y, data.Y):
+        return None
+    return MetricData(f"{data.metric}|warp={warp[0]}", data.X, Y, data.Yvar, data.trial_indices)
+
+
 class LazyModels(Mapping):
     """metric -> model, where some models are fitted on first access (``factories``)."""
 
@@ -412,14 +421,9 @@ class ModelCache:
         self.fits = 0  # number of actual fits (tests and benchmarks read it)
 
     def get_or_fit(
-        self, data: MetricData, cat_dims: Mapping[int, int], seed: int, warm_start: bool,
-        warp: tuple[str, float] | None = None,
+        self, data: MetricData, cat_dims: Mapping[int, int], seed: int, warm_start: bool
     ) -> Any:
-        """The GP of ``data``; with ``warp = (kind, sign[, bound])`` that of its observations
-        warped by ``warp_values``."""
-        if warp is not None and warp[0] != "none":
-            data = MetricData(f"{data.metric}|warp={warp[0]}",
-                              data.X, warp_values(data.Y, *warp), data.Yvar, data.trial_indices)
+        """The GP of ``data`` (warped data come from ``warped``)."""
         key = (data.metric, data.key)
         with self.lock:
             if key in self._items:

@@ -287,10 +287,11 @@ class Engine:
                 continue
             data[m] = d
             warp = self._warp(m, d)
-            if warp is None or np.array_equal(M.warp_values(d.Y, *warp), d.Y):
+            dw = M.warped(d, warp) if warp is not None else None
+            if dw is None:
                 models[m] = self.cache.get_or_fit(d, cat_dims, self.seed, self.warm_start)
                 continue
-            acq[m] = self.cache.get_or_fit(d, cat_dims, self.seed, self.warm_start, warp)
+            acq[m] = self.cache.get_or_fit(dw, cat_dims, self.seed, self.warm_start)
             warps[m] = warp[0]
 
             def display(d: M.MetricData = d) -> Any:
@@ -326,9 +327,8 @@ class Engine:
         if len(objs) > 1:
             if M.MOO_WARP == "none":
                 return None
-            bounds = [obj.sign * c.bound for c in problem.outcome_constraints
-                      if c.metric == metric and problem.is_threshold(c)]
-            return M.MOO_WARP, float(obj.sign), (obj.sign * max(bounds) if bounds else None)
+            ref = problem.threshold(obj)
+            return M.MOO_WARP, float(obj.sign), (None if ref is None else obj.sign * ref)
         if (M.OUTCOME_WARP == "none"
                 or any(c.metric == metric for c in problem.outcome_constraints)):
             return None
