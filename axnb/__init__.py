@@ -24,7 +24,7 @@ from axnb.errors import (
 from axnb.experiment import Experiment, load
 from axnb.loop import OptimizeResult, RunHandle, optimize
 from axnb.space import Choice, Fixed, Int, Parameter, Range
-from axnb.trial import Trial
+from axnb.trial import Rate, Trial
 
 if TYPE_CHECKING:
     from axnb.widgets.builder import Builder
@@ -54,6 +54,7 @@ __all__ = [
     "OptimizeResult",
     "Parameter",
     "Range",
+    "Rate",
     "RunHandle",
     "Trial",
     "TrialError",

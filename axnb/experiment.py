@@ -41,7 +41,7 @@ from axnb.trial import (
     Objective,
     Result,
     Trial,
-    normalize_result,
+    normalize,
     now,
 )
 
@@ -103,6 +103,7 @@ class Experiment:
         self.initial_trials = _check_optional_int(initial_trials, "initial_trials", minimum=0)
         self.path = _resolve_path(path, self.name)
         self._trials: list[Trial] = []
+        self._rounds: list[dict[str, Any]] = []
         self._lock = threading.RLock()
         self._listeners: list[Listener] = []
         self._engine: Engine | None = None
@@ -209,25 +210,73 @@ class Experiment:
             added = self._transact("suggest", lambda: ([], new))
         return added[0] if n is None else added
 
+    def suggest_arms(
+        self, arms: Sequence[Mapping[str, Any]] | None = None, window: int | None = None
+    ) -> list[Trial]:
+        """Create the next bandit round: one running Trial per arm, each with ``batch`` (the
+        round number, from 0) and ``weight`` (its share of the traffic; they sum to 1).
+
+        The first round is the full factorial of the discrete space (or ``arms``), with equal
+        weights; later rounds give the weights by Thompson sampling on empirical-Bayes
+        shrunk estimates, and drop arms that are clearly worse (see ``axnb.rounds``).
+        ``window=None`` pools every completed round of an arm; ``window=1`` uses only the
+        latest round (for a world that drifts); ``best()`` follows the latest choice.
+
+            for t in ab.suggest_arms():
+                ab.complete(t.index, axnb.Rate(conversions[t.index], visitors[t.index]))
+        """
+        from axnb.rounds import plan_round
+
+        if window is not None:
+            window = _check_count(window, "window")
+
+        def op() -> tuple[list[Trial], list[Trial], dict[str, Any]]:
+            planned = plan_round(self, self._trials, arms, window)
+            batch = len({t.batch for t in self._trials if t.batch is not None})
+            new = [
+                Trial(index=-1, parameters=p.parameters, source=p.source, batch=batch,
+                      weight=p.weight)
+                for p in planned
+            ]
+            record = {"batch": batch, "created_at": now().isoformat(), "window": window}
+            return [], new, record
+
+        with self._lock:
+            self._sync()
+            return self._transact("suggest", op)
+
+    @property
+    def rounds(self) -> list[dict[str, Any]]:
+        """The bandit rounds so far: ``{"batch", "created_at", "window"}`` each, in order."""
+        with self._lock:
+            self._sync()
+            return [dict(r) for r in self._rounds]
+
     def attach(self, parameters: Mapping[str, Any], result: Any = None) -> Trial:
         """Record a trial run elsewhere (source ``"manual"``); with a result it is completed,
         without one it is running (and pending) until ``complete`` or ``fail``."""
         params = self.space.validate(parameters)
         trial = Trial(index=-1, parameters=params, source="manual")
         if result is not None:
-            trial.result = normalize_result(result, self.metrics, self.objective.metric)
+            trial.result, trial.counts = normalize(result, self.metrics, self.objective.metric)
             trial.status = COMPLETED
             trial.completed_at = trial.created_at
         return self._transact("attach", lambda: ([], [trial]))[0]
 
     def complete(self, index: int | Trial, result: Any) -> Trial:
         """Record the result of a running trial: a float, ``(mean, sem)``, or
-        ``{metric: float | (mean, sem)}``; numpy / torch scalars are fine."""
-        normalized = normalize_result(result, self.metrics, self.objective.metric)
+        ``{metric: float | (mean, sem)}``, or ``axnb.Rate(successes, trials)``; numpy / torch
+        scalars are fine. An arm of a bandit round needs its uncertainty: ``(mean, sem)`` or a
+        ``Rate``."""
+        normalized, counts = normalize(result, self.metrics, self.objective.metric)
 
         def op() -> tuple[list[Trial], list[Trial]]:
             trial = self._require_running(index, "complete")
-            return [replace(trial, status=COMPLETED, result=normalized, completed_at=now())], []
+            if trial.batch is not None:
+                _require_sems(trial, normalized)
+            done = replace(trial, status=COMPLETED, result=normalized, counts=counts,
+                           completed_at=now())
+            return [done], []
 
         return self._transact("complete", op)[0]
 
@@ -269,8 +318,9 @@ class Experiment:
 
     # ----------------------------------------------------------------- results
     def to_dataframe(self) -> pd.DataFrame:
-        """One row per trial: index, status, source, parameters, then ``<metric>`` (mean) and
-        ``<metric>_sem`` for each metric, times and failure reason."""
+        """One row per trial: index, status, source (then ``batch`` and ``weight`` in an
+        experiment with bandit rounds), parameters, ``<metric>`` (mean) and ``<metric>_sem``
+        for each metric, times and failure reason."""
         import pandas as pd
 
         rows = []
@@ -280,7 +330,8 @@ class Experiment:
                 if m not in metrics:
                     metrics.append(m)
         for t in self.trials:
-            row: dict[str, Any] = {"index": t.index, "status": t.status, "source": t.source}
+            row: dict[str, Any] = {"index": t.index, "status": t.status, "source": t.source,
+                                   "batch": t.batch, "weight": t.weight}
             row.update(t.parameters)
             for m in metrics:
                 mean, sem = (t.result or {}).get(m, (None, None))
@@ -288,7 +339,10 @@ class Experiment:
                 row[f"{m}_sem"] = sem
             row.update(created_at=t.created_at, completed_at=t.completed_at, reason=t.reason)
             rows.append(row)
-        columns = ["index", "status", "source", *self.space.names]
+        columns = ["index", "status", "source"]
+        if any(t.batch is not None for t in self._trials):
+            columns += ["batch", "weight"]
+        columns += self.space.names
         columns += [c for m in metrics for c in (m, f"{m}_sem")]
         columns += ["created_at", "completed_at", "reason"]
         frame = pd.DataFrame(rows, columns=columns)
@@ -301,9 +355,15 @@ class Experiment:
         """``(parameters, {metric: (mean, sem)})`` of the best trial.
 
         Model-based (the best in-sample arm under the model) when the data are noisy, the
-        best observed value otherwise; outcome constraints are respected.
+        best observed value otherwise; outcome constraints are respected. In an experiment
+        with bandit rounds: the arm with the best empirical-Bayes shrunk estimate, pooled as
+        the latest round was (``window``), with its shrunk ``(mean, sem)``.
         """
         trials = self._completed_or_raise()
+        if any(t.batch is not None for t in trials) and not self.is_multi_objective:
+            from axnb.rounds import best_arm, latest_window
+
+            return best_arm(self, trials, latest_window(self.rounds))
         if self.is_multi_objective:
             raise ValueError(
                 f"Experiment '{self.name}' has several objectives "
@@ -511,6 +571,7 @@ class Experiment:
         for t in loaded[: len(self._trials)]:
             vars(self._trials[t.index]).update(vars(t))
         self._trials.extend(loaded[len(self._trials):])
+        self._rounds = [dict(r) for r in data.get("rounds", [])]
         self._revision = int(data.get("revision", 0))
         self._signature = storage.signature(self.path)
 
@@ -543,34 +604,38 @@ class Experiment:
         self._load_trials(data)
         return True
 
-    def _write(self, trials: list[Trial]) -> None:
+    def _write(self, trials: list[Trial], rounds: list[dict[str, Any]] | None = None) -> None:
         revision = self._revision + 1
-        text = storage.dumps({
+        state: dict[str, Any] = {
             "revision": revision,
             "saved_at": now().isoformat(),
             "config": self.config(),
             "trials": [t.to_dict() for t in trials],
-        })
-        storage.write_atomic(self.path, text)
+        }
+        rounds = self._rounds if rounds is None else rounds
+        if rounds:
+            state["rounds"] = rounds
+        storage.write_atomic(self.path, storage.dumps(state))
         self._revision = revision
         self._signature = storage.signature(self.path)
 
-    def _transact(
-        self, event: str, op: Callable[[], tuple[list[Trial], list[Trial]]]
-    ) -> list[Trial]:
+    def _transact(self, event: str, op: Callable[[], tuple]) -> list[Trial]:
         """Validate and apply a change: merge the file, run ``op`` (which validates and returns
-        updated copies and new trials), write, then apply in memory and notify."""
+        updated copies and new trials, and for a bandit round its record), write, then apply
+        in memory and notify."""
         with self._lock:
             with storage.file_lock(self.path):
                 reloaded = self._refresh()
-                changed, added = op()
+                changed, added, *record = op()
                 trials = list(self._trials)
                 for t in changed:
                     trials[t.index] = t
                 for t in added:
                     t.index = len(trials)
                     trials.append(t)
-                self._write(trials)
+                rounds = self._rounds + record
+                self._write(trials, rounds)
+                self._rounds = rounds
                 for t in changed:
                     vars(self._trials[t.index]).update(vars(t))
                 self._trials.extend(added)
@@ -652,11 +717,22 @@ def _check_optional_int(value: Any, what: str, minimum: int) -> int | None:
     return value
 
 
-def _check_count(n: Any) -> int:
+def _check_count(n: Any, what: str = "n") -> int:
     n = plain(n)
     if isinstance(n, bool) or not isinstance(n, int) or n < 1:
-        raise ValueError(f"n must be a positive integer, got {n!r}.")
+        raise ValueError(f"{what} must be a positive integer, got {n!r}.")
     return n
+
+
+def _require_sems(trial: Trial, result: Result) -> None:
+    """An arm of a bandit round is shrunk and sampled by its uncertainty: insist on it."""
+    missing = [m for m, (_, sem) in result.items() if sem is None]
+    if missing:
+        raise TrialError(
+            f"Trial {trial.index} is an arm of bandit round {trial.batch}: its result needs "
+            f"an uncertainty, but {missing} has none. Complete with (mean, sem) or "
+            f"axnb.Rate(successes, trials)."
+        )
 
 
 def _text(reason: Any) -> str | None:

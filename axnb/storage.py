@@ -1,14 +1,53 @@
-"""The experiment file: JSON format, atomic writes, reading with clear errors, and locking.
+"""The experiment file: JSON format and its versions, atomic writes, reading with clear errors,
+and locking.
 
-One file per experiment, ``<name>.axnb.json`` by default, indented and human-readable::
+One file per experiment, ``<name>.axnb.json`` by default, indented and human-readable.
+
+Schema version 2
+----------------
+One schema for everything an experiment records. Keys marked *optional* are written only when
+they hold something, so a plain experiment's file looks as it did in version 1; a reader
+treats a missing optional key as its default. Marked *planned*: reserved for the named
+feature (an open issue); this version writes none of them and refuses a file that has them
+(``CorruptFileError`` naming the key: "upgrade axnb"), rather than misreading it.
+
+::
 
     {
       "format": "axnb.experiment",
-      "schema_version": 1,
-      "revision": 7,              # bumped at every save; lets another process see a change
-      "config": {...},            # name, parameters, constraints, objectives, seed, ...
-      "trials": [...]
+      "schema_version": 2,
+      "revision": 7,                   # bumped at every save; lets another process see a change
+      "saved_at": "2026-...+00:00",
+      "config": {
+        "name": "checkout",
+        "parameters": [{...}],         # Ax-style dicts; planned: "when": {"model": ["svm"]}
+        "constraints": ["x1 + x2 <= 1"],   # planned: {"predicate": name, "source": text}
+        "objectives": [{"metric": "conversion", "minimize": false}],
+        "outcome_constraints": [],
+        "seed": 0,
+        "initial_trials": null
+        # planned: "tasks": [...], "related": [paths], "model": "import.path",
+        #          "acquisition": "import.path", "acquisition_options": {...}
+      },
+      "trials": [
+        {"index": 0, "parameters": {...}, "status": "completed", "source": "init",
+         "result": {"conversion": [0.052, 0.0071]},     # metric -> [mean, sem or null]
+         "created_at": "...", "completed_at": "...", "reason": null,
+         "batch": 0, "weight": 0.1666,                  # optional: bandit round, traffic share
+         "counts": {"conversion": [52, 1000]}           # optional: results given as Rate
+         # planned: "task": "online", "excluded": true,
+         #          "history": [{"result": {...}, "reason": "...", "at": "..."}]
+        }
+      ],
+      "rounds": [                                       # optional: bandit rounds
+        {"batch": 0, "created_at": "...", "window": null}
+      ]
+      # planned: "revisions": [{"revision": 5, "at": "...", "what": "...", "config": {...}}]
     }
+
+Version 1 is version 2 without the optional keys: a version-1 file loads unchanged and is
+written as version 2 at its next save. A file of a later version is refused with "upgrade
+axnb" and never modified.
 
 Writes go to a temporary file in the same folder, which is flushed and fsync'ed and then
 ``os.replace``-d over the old file, so a reader (or a crash) only ever sees the old or the new
@@ -33,7 +72,12 @@ except ImportError:  # pragma: no cover - Windows: in-process locking only
     fcntl = None  # type: ignore[assignment]
 
 FORMAT = "axnb.experiment"
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
+#: Keys this version reads, at the top level and in a trial (see the module doc).
+TOP_KEYS = frozenset({"format", "schema_version", "revision", "saved_at", "config", "trials",
+                      "rounds"})
+TRIAL_KEYS = frozenset({"index", "parameters", "status", "source", "result", "created_at",
+                        "completed_at", "reason", "batch", "weight", "counts"})
 SUFFIX = ".axnb.json"
 
 
@@ -102,6 +146,17 @@ def read(path: Path) -> dict[str, Any]:
         )
     if not isinstance(data.get("config"), dict) or not isinstance(data.get("trials"), list):
         raise _corrupt(path, "it lacks 'config' or 'trials'")
+    unknown = sorted(set(data) - TOP_KEYS)
+    for t in data["trials"]:
+        if isinstance(t, dict):
+            unknown += sorted(f"trials[].{k}" for k in set(t) - TRIAL_KEYS)
+    if unknown:
+        raise CorruptFileError(
+            f"{path} uses {sorted(set(unknown))}, which this axnb does not know (a newer axnb "
+            f"wrote it?). Upgrade axnb to open it. The file was left untouched."
+        )
+    if not isinstance(data.get("rounds", []), list):
+        raise _corrupt(path, "'rounds' is not a list")
     return data
 
 

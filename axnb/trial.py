@@ -1,8 +1,10 @@
 """Trials, their statuses and results, and objectives.
 
 A trial is one evaluation of one parameterization. Results are ``{metric: (mean, sem)}`` with
-``sem`` ``None`` when the noise is unknown. ``normalize_result`` turns everything users pass to
-``complete`` (a float, ``(mean, sem)``, a dict, numpy / torch scalars) into that form.
+``sem`` ``None`` when the noise is unknown. ``normalize`` turns everything users pass to
+``complete`` (a float, ``(mean, sem)``, ``Rate(successes, trials)``, a dict of those, numpy /
+torch scalars) into that form, plus the counts of the rates (kept so that bandit rounds pool
+exactly).
 """
 
 from __future__ import annotations
@@ -21,6 +23,55 @@ STATUSES = (RUNNING, COMPLETED, FAILED, ABANDONED)
 SOURCES = ("init", "model", "manual", "fallback")
 
 Result = dict[str, tuple[float, float | None]]
+Counts = dict[str, tuple[int, int]]
+#: Prior successes and failures of the Agresti–Coull standard error of a rate (Ax's default).
+AC_PRIOR = 2
+
+
+def agresti_coull_sem(successes: float, trials: float, prior: int = AC_PRIOR) -> float:
+    """Standard error of a rate with ``prior`` pseudo-successes and pseudo-failures added to
+    the proportion (Agresti & Coull, The American Statistician 52(2), 1998): positive even at
+    0 or all successes, and close to ``sqrt(p (1 - p) / n)`` once ``n`` is large."""
+    p = (successes + prior) / (trials + 2 * prior)
+    return math.sqrt(p * (1 - p) / trials)
+
+
+@dataclass(frozen=True)
+class Rate:
+    """A conversion-type result: ``successes`` out of ``trials`` units.
+
+        ab.complete(t.index, axnb.Rate(52, 1000))          # or {"conversion": axnb.Rate(52, 1000)}
+
+    It is recorded as ``(mean, sem)`` with ``mean = successes / trials`` and the Agresti–Coull
+    standard error, and the counts are kept on the trial (``Trial.counts``) so that bandit
+    rounds pool exactly.
+    """
+
+    successes: int
+    trials: int
+
+    def __post_init__(self) -> None:
+        for what in ("successes", "trials"):
+            v = plain(getattr(self, what))
+            if isinstance(v, bool) or not isinstance(v, int) or v < 0:
+                raise TrialError(
+                    f"Rate {what} must be a non-negative integer, got {v!r}: give "
+                    f"axnb.Rate(successes, trials), e.g. axnb.Rate(52, 1000)."
+                )
+            object.__setattr__(self, what, v)
+        if self.trials == 0 or self.successes > self.trials:
+            raise TrialError(
+                f"Rate({self.successes}, {self.trials}) is not a rate: trials must be > 0 and "
+                f"successes <= trials."
+            )
+
+    @property
+    def mean(self) -> float:
+        return self.successes / self.trials
+
+    @property
+    def sem(self) -> float:
+        return agresti_coull_sem(self.successes, self.trials)
 
 
 def now() -> datetime:
@@ -35,6 +86,8 @@ class Trial:
     ``source`` is ``"init"`` (space-filling start), ``"model"`` (Bayesian optimization),
     ``"manual"`` (attached or edited by a person) or ``"fallback"`` (space-filling point used
     because the model could not be fit). ``reason`` holds the failure reason or traceback.
+    ``batch`` and ``weight`` are the bandit round and its traffic share (None for ordinary
+    trials); ``counts`` holds ``{metric: (successes, trials)}`` of results given as ``Rate``.
     """
 
     index: int
@@ -45,6 +98,9 @@ class Trial:
     created_at: datetime = field(default_factory=now)
     completed_at: datetime | None = None
     reason: str | None = None
+    batch: int | None = None
+    weight: float | None = None
+    counts: Counts | None = None
 
     @property
     def is_running(self) -> bool:
@@ -55,7 +111,8 @@ class Trial:
         return self.status == COMPLETED
 
     def to_dict(self) -> dict[str, Any]:
-        return {
+        """The trial's JSON form (schema 2: optional keys are written only when set)."""
+        d: dict[str, Any] = {
             "index": self.index,
             "parameters": dict(self.parameters),
             "status": self.status,
@@ -68,6 +125,12 @@ class Trial:
             "completed_at": None if self.completed_at is None else self.completed_at.isoformat(),
             "reason": self.reason,
         }
+        if self.batch is not None:
+            d["batch"] = self.batch
+            d["weight"] = self.weight
+        if self.counts:
+            d["counts"] = {m: [s, n] for m, (s, n) in self.counts.items()}
+        return d
 
     @classmethod
     def from_dict(cls, d: Mapping[str, Any]) -> Trial:
@@ -88,6 +151,12 @@ class Trial:
                 else datetime.fromisoformat(d["completed_at"])
             ),
             reason=d.get("reason"),
+            batch=None if d.get("batch") is None else int(d["batch"]),
+            weight=None if d.get("weight") is None else float(d["weight"]),
+            counts=(
+                {m: (int(v[0]), int(v[1])) for m, v in d["counts"].items()}
+                if d.get("counts") else None
+            ),
         )
 
 
@@ -118,6 +187,8 @@ def _number(value: Any, what: str) -> float:
 
 
 def _mean_sem(value: Any, metric: str) -> tuple[float, float | None]:
+    if isinstance(value, Rate):
+        return value.mean, value.sem
     if isinstance(value, (tuple, list)):
         if len(value) != 2:
             raise TrialError(
@@ -134,12 +205,22 @@ def _mean_sem(value: Any, metric: str) -> tuple[float, float | None]:
 
 
 def normalize_result(raw: Any, metrics: list[str], default_metric: str) -> Result:
-    """Turn what a user passes to ``complete`` into ``{metric: (mean, sem)}``.
+    """``normalize`` without the counts."""
+    return normalize(raw, metrics, default_metric)[0]
 
-    Accepts a number, ``(mean, sem)``, or a dict ``{metric: number | (mean, sem)}``; numpy and
-    torch scalars and 0-d arrays too. Every metric of the experiment must be present; extra
-    metrics are kept (they can be plotted).
+
+def normalize(
+    raw: Any, metrics: list[str], default_metric: str
+) -> tuple[Result, Counts | None]:
+    """Turn what a user passes to ``complete`` into ``{metric: (mean, sem)}`` and the counts of
+    the metrics given as ``Rate`` (None when there are none).
+
+    Accepts a number, ``(mean, sem)``, ``Rate(successes, trials)``, or a dict ``{metric:
+    number | (mean, sem) | Rate}``; numpy and torch scalars and 0-d arrays too. Every metric of
+    the experiment must be present; extra metrics are kept (they can be plotted).
     """
+    if isinstance(raw, Rate):
+        raw = {default_metric: raw}
     if isinstance(raw, Mapping):
         result = {}
         for k, v in raw.items():
@@ -169,4 +250,8 @@ def normalize_result(raw: Any, metrics: list[str], default_metric: str) -> Resul
             f"Result lacks metric(s) {missing}; it has {sorted(result)}. Give every metric of "
             f"the experiment: {metrics}."
         )
-    return result
+    counts = (
+        {k: (v.successes, v.trials) for k, v in raw.items() if isinstance(v, Rate)}
+        if isinstance(raw, Mapping) else {}
+    )
+    return result, counts or None

@@ -24,7 +24,7 @@ def test_file_format(tmp_path):
     exp.attach({"x": 0.1, "n": 3, "c": "ü"}, result=(1 / 3, 0.01))
     text = exp.path.read_text(encoding="utf-8")
     data = json.loads(text)
-    assert data["format"] == "axnb.experiment" and data["schema_version"] == 1
+    assert data["format"] == "axnb.experiment" and data["schema_version"] == 2
     assert data["config"]["seed"] == 7 and "\n " in text  # indented
     assert data["trials"][0]["result"]["objective"] == [1 / 3, 0.01]
     assert not [p for p in tmp_path.iterdir() if p.name.endswith(".tmp")]
