@@ -647,11 +647,13 @@ class Experiment:
 
     # ----------------------------------------------------------------- display
     def summary(self) -> dict[str, Any]:
-        """Counts by status and the best observed objective value so far."""
+        """Counts by status, the best observed objective value so far and the number of bandit
+        rounds."""
         trials = self.trials
         counts = {s: sum(t.status == s for t in trials) for s in (RUNNING, COMPLETED, FAILED,
                                                                     ABANDONED)}
-        return {"trials": len(trials), **counts, "best_observed": best_observed(self, trials)}
+        return {"trials": len(trials), **counts, "best_observed": best_observed(self, trials),
+                "rounds": len(self._rounds)}
 
     def __repr__(self) -> str:
         s = self.summary()

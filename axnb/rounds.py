@@ -21,8 +21,8 @@ share; a round's weights sum to 1). How the next round is planned (``plan_round`
   drifts. Arms with no result in those rounds cannot be estimated and leave the round.
 * The weights: equal in the first round; then empirical-Bayes Thompson sampling
   (``axnb.engine.bandit.allocate``) over the arms with results, pruning the clearly worse.
-  An arm given in ``arms=`` without results yet gets an equal share ``1 / K`` and the arms
-  with results share the rest by Thompson sampling.
+  Arms given in ``arms=`` are all kept (at least the minimum weight); one without results
+  yet gets an equal share ``1 / K`` and the arms with results share the rest.
 
 The Thompson draws are seeded by the experiment's seed and the round number, so the same data
 give the same weights in any process. ``best`` (and ``exp.best()`` once an experiment has
@@ -138,7 +138,8 @@ def estimate(
     seed_round: int | None = None,
 ) -> ArmEstimates:
     """Pool each arm's completed results over the counted rounds and allocate the next
-    round's traffic among the arms (all with results, or those of ``arms`` with results)."""
+    round's traffic among the arms (all with results, or those of ``arms`` with results: none
+    of those is pruned, since they were asked for)."""
     objective = exp.objective
     metrics = [objective.metric] + [c.metric for c in exp.outcome_constraints]
     rounds = batches(trials)
@@ -172,7 +173,7 @@ def estimate(
             [exp.seed or 0, len(rounds) if seed_round is None else seed_round]
         ).generate_state(1)[0]
         allocation = allocate(data[objective.metric], not objective.minimize, bounds,
-                              seed=int(seed))
+                              seed=int(seed), **({} if arms is None else {"prune": 0.0}))
     return ArmEstimates([params[k] for k in keys], data, allocation, window, counted)
 
 
@@ -199,6 +200,7 @@ def plan_round(
             f"{[o.metric for o in exp.objectives]}. Use one objective and bound the others "
             f"with outcome_constraints=."
         )
+    chosen = None if arms is None else _given_arms(exp, arms)
     rounds = batches(trials)
     if rounds:
         last, members = next(reversed(rounds.items()))
@@ -209,14 +211,12 @@ def plan_round(
                 f"complete them (or fail / abandon them) before the next round, whose weights "
                 f"depend on those results."
             )
-    if arms is not None:
-        chosen = _given_arms(exp, arms)
+    if chosen is not None:
         source = "manual"
     elif not rounds:
         chosen = full_factorial(exp)
         source = "init"
     else:
-        chosen = None
         source = "model"
     if not rounds:
         return [PlannedArm(a, 1.0 / len(chosen), source) for a in chosen]  # type: ignore[arg-type]
