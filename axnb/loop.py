@@ -235,10 +235,18 @@ class BestValues(tuple):
     """Ax-style ``(means, covariances)`` that also reads like ``{metric: (mean, sem)}``:
     ``values[0]["loss"]`` and ``values["loss"]`` both work."""
 
-    def __new__(cls, result: Mapping[str, tuple[float, float | None]]) -> BestValues:
+    def __new__(
+        cls,
+        result: Mapping[str, tuple[float, float | None]],
+        model_sems: Mapping[str, float] | None = None,
+    ) -> BestValues:
+        """``model_sems`` stand in for unknown sems in the covariances (as Ax, whose best
+        values are model predictions); without one the variance is NaN."""
         means = {m: mean for m, (mean, _) in result.items()}
+        model_sems = model_sems or {}
         covariances = {
-            m: {m: (float("nan") if sem is None else sem**2)} for m, (_, sem) in result.items()
+            m: {m: (model_sems.get(m, float("nan")) if sem is None else sem) ** 2}
+            for m, (_, sem) in result.items()
         }
         obj = super().__new__(cls, (means, covariances))
         obj._result = dict(result)
@@ -287,7 +295,7 @@ def optimize(
     parameters: Iterable[Parameter | Mapping[str, Any]],
     evaluation_function: Evaluation,
     total_trials: int = 20,
-    minimize: bool = True,
+    minimize: bool = False,
     objective_name: str | None = "objective",
     constraints: Iterable[str] | None = None,
     outcome_constraints: Iterable[str] | None = None,
@@ -301,6 +309,11 @@ def optimize(
     parameter_constraints: Iterable[str] | None = None,
     random_seed: int | None = None,
     arms_per_trial: int = 1,
+    generation_strategy: Any = None,
+    wait_time: float | None = None,
+    run_async: bool | None = None,
+    optimization_plan: Any = None,
+    schedule_config: Any = None,
 ) -> OptimizeResult:
     """Run a whole optimization in one call, like Ax's ``optimize``.
 
@@ -311,13 +324,29 @@ def optimize(
     ...                                   + (2*p["x1"] + p["x2"] - 5)**2,
     ...     minimize=True)
 
-    The experiment is saved as ``<experiment_name>.axnb.json`` in the working directory
-    (default name: ``optimize-<hash of the problem and the function>``). Running the same call
-    again resumes it: only the trials still missing from ``total_trials`` are run.
-    Ax's ``parameter_constraints`` and ``random_seed`` are accepted as aliases.
+    It maximizes unless ``minimize=True``, as Ax's ``optimize`` does. The experiment is saved
+    as ``<experiment_name>.axnb.json`` in the working directory (default name:
+    ``optimize-<hash of the problem and the function>``). Running the same call again resumes
+    it: only the trials still missing from ``total_trials`` are run. Ax's
+    ``parameter_constraints`` and ``random_seed`` are accepted as aliases; Ax's
+    ``generation_strategy``, ``wait_time``, ``run_async``, ``optimization_plan`` and
+    ``schedule_config`` are accepted and ignored, with one warning that says so.
     """
     from axnb.experiment import Experiment
 
+    ignored = [name for name, value in (
+        ("generation_strategy", generation_strategy), ("wait_time", wait_time),
+        ("run_async", run_async), ("optimization_plan", optimization_plan),
+        ("schedule_config", schedule_config)) if value is not None]
+    if ignored:
+        warnings.warn(
+            f"axnb.optimize ignores Ax's {', '.join(ignored)}: axnb chooses its own "
+            f"generation strategy (a space-filling start, then BoTorch) and runs each "
+            f"evaluation as soon as a suggestion is ready; use parallel= or executor= for "
+            f"concurrency.",
+            UserWarning,
+            stacklevel=2,
+        )
     if parameter_constraints is not None:
         if constraints is not None:
             raise ValueError("Give constraints= or parameter_constraints=, not both.")
@@ -351,8 +380,22 @@ def optimize(
     best_parameters, values = None, None
     if any(t.is_completed for t in exp.trials):
         best_parameters, result = exp.best()
-        values = BestValues(result)
+        values = BestValues(result, _model_sems(exp, best_parameters, result))
     return OptimizeResult(best_parameters, values, exp, Model(exp))
+
+
+def _model_sems(
+    exp: Experiment, params: Mapping[str, Any], result: Mapping[str, tuple[float, Any]]
+) -> dict[str, float]:
+    """The model's standard error at ``params`` for the metrics whose sem is unknown."""
+    unknown = [m for m, (_, sem) in result.items() if sem is None]
+    if not unknown:
+        return {}
+    try:
+        predicted = exp.predict(params)
+    except Exception:  # no model (e.g. one trial): the variance stays unknown
+        return {}
+    return {m: float(predicted[m][1][0]) for m in unknown if m in predicted}
 
 
 def _default_name(*parts: Any) -> str:

@@ -269,3 +269,32 @@ def test_suggest_batches_are_distinct_and_pending(tmp_path):
     for t in exp.trials:
         assert type(t.parameters["n"]) is int and type(t.parameters["x"]) is float
         assert not math.isnan(t.parameters["x"])
+
+
+def test_optimize_maximizes_by_default_like_ax(tmp_path):
+    result = axnb.optimize([axnb.Range("x", 0, 1)], lambda p: p["x"], total_trials=6, seed=0,
+                           path=tmp_path, progress=False)
+    assert result.experiment.objective.minimize is False
+    assert result.best_parameters["x"] == max(t.parameters["x"] for t in result.experiment.trials)
+    low = axnb.optimize([axnb.Range("x", 0, 1)], lambda p: p["x"], total_trials=6, seed=0,
+                        path=tmp_path, progress=False, minimize=True)
+    assert low.best_parameters["x"] < result.best_parameters["x"]
+
+
+def test_optimize_accepts_ax_keywords_it_ignores_with_one_warning(tmp_path):
+    with pytest.warns(UserWarning, match="ignores Ax's generation_strategy, wait_time") as seen:
+        result = axnb.optimize([axnb.Range("x", 0, 1)], sphere, total_trials=3, seed=0,
+                               path=tmp_path, progress=False, generation_strategy=object(),
+                               wait_time=1.0)
+    assert len([w for w in seen if "ignores Ax" in str(w.message)]) == 1
+    assert len(result.experiment.trials) == 3
+
+
+def test_best_values_covariance_is_the_model_variance_when_sems_are_unknown(tmp_path):
+    result = axnb.optimize(BOOTH_PARAMS, booth, total_trials=6, seed=0, path=tmp_path,
+                           progress=False, minimize=True)
+    means, covariances = result.best_values
+    assert means["objective"] == result.best_values["objective"][0]
+    variance = covariances["objective"]["objective"]
+    assert math.isfinite(variance) and variance >= 0
+    assert result.best_values["objective"][1] is None  # the observed sem stays unknown
