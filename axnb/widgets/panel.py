@@ -31,19 +31,52 @@ For scripting and tests every part is exposed: ``suggest_button``, ``accept_butt
 widget), ``result_fields``, ``running`` (the Dropdown of running trials), ``reason``,
 ``message``. Each part carries a stable CSS class (``axnb-suggest``, ``axnb-field-<name>``,
 ``axnb-result-<metric>``, ...) for browser tests.
+
+**Bandit rounds** (A/B and multivariate tests, see ``axnb.rounds``). The panel has a round
+section (``panel.round_section``, CSS class ``axnb-round``) when the experiment has bandit
+rounds, or when every parameter is discrete (Choice / Int / Fixed) and there is one objective,
+so that the first round can be started from the panel; otherwise it is hidden and the panel is
+as above. It follows the experiment like the rest of the panel: rounds created in another cell
+or thread show up on the next refresh.
+
+* **Suggest round** (``round_button``) calls ``exp.suggest_arms()`` (with the ``window`` of the
+  latest round, so a ``window=1`` chosen in code is kept). It is disabled while the current
+  round has running arms.
+* The current (latest) round is listed one arm a row: ``arm_labels[index]`` shows the trial
+  index, the arm's values (``axnb.rounds.arm_label``), its traffic share (``"16.7 %"``) and its
+  status; ``arm_fields[index]`` is the text box for its result (disabled, showing what was
+  recorded, once the arm is no longer running).
+* **Complete round** (``complete_round_button``) reads every running arm's box. All filled boxes
+  are checked first: if any is wrong, a message names the arm and what to type and *nothing*
+  is completed. Then each filled arm is completed with ``exp.complete(index, value)``; arms left
+  empty stay running (the message says which).
+
+What to type in an arm's box (``parse_arm_result``):
+
+* ``52/1000`` - successes/trials, recorded as ``axnb.Rate(52, 1000)`` (whole numbers);
+* ``0.052 ± 0.007``, ``0.052 +- 0.007``, ``0.052 +/- 0.007`` or ``0.052, 0.007`` - mean and
+  standard error (parentheses allowed: ``(0.052, 0.007)``).
+
+A bare number (``0.052``) is refused: bandit arms are shrunk and sampled by their uncertainty.
+With outcome constraints the box is still for the objective, and the other metrics follow as
+``metric=value`` pairs separated by ``;`` (each in one of the forms above), e.g.
+``52/1000; latency=120 ± 3`` (the objective may be named too: ``conversion=52/1000``).
 """
 
 from __future__ import annotations
 
 import html
 import math
+import re
 import threading
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 import ipywidgets as widgets
 
+from axnb.rounds import arm_label, batches, latest_window
 from axnb.space import Choice, Fixed, Int, Parameter, Range, Value
+from axnb.trial import Rate, normalize
 from axnb.widgets._colab import enable_custom_widgets
 from axnb.widgets._events import INTERVAL, FollowingBox, Refresher
 
@@ -123,6 +156,163 @@ def _parse_number(text: str, what: str) -> float | None:
         raise ValueError(f"{what}: {text!r} is not a number.") from None
 
 
+# ---------------------------------------------------------------------- bandit arm results
+#: What to type in an arm's result box (used in messages).
+ARM_RESULT_HELP = (
+    "type successes/trials such as 52/1000, or mean ± sem such as 0.052 ± 0.007 "
+    "(also 0.052 +- 0.007 or 0.052, 0.007)"
+)
+_PLUS_MINUS = re.compile(r"\s*(?:±|\+/-|\+-)\s*")
+_WHOLE = re.compile(r"\d+")
+
+
+def _arm_number(text: str, what: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise ValueError(f"{what} {text!r} is not a number; {ARM_RESULT_HELP}.") from None
+    if not math.isfinite(value):
+        raise ValueError(f"{what} is {text!r}: it must be a finite number.")
+    return value
+
+
+def _parse_one(text: str, metric: str, named: bool) -> Rate | tuple[float, float]:
+    """One metric's result: ``s/n`` -> Rate, ``mean ± sem`` or ``mean, sem`` -> tuple."""
+    where = f"'{metric}': " if named else ""
+    body = text.strip().replace("\u2212", "-")  # a typographic minus sign
+    if body.startswith("(") and body.endswith(")"):
+        body = body[1:-1].strip()
+    if not body:
+        raise ValueError(f"{where}no value; {ARM_RESULT_HELP}.")
+    pm = _PLUS_MINUS.split(body)
+    if len(pm) == 1 and "/" in body:
+        s, _, n = (x.strip() for x in body.partition("/"))
+        if not (_WHOLE.fullmatch(s) and _WHOLE.fullmatch(n)):
+            raise ValueError(
+                f"{where}{body!r}: successes/trials must be two whole numbers such as 52/1000 "
+                f"(or type mean ± sem such as 0.052 ± 0.007)."
+            )
+        if int(n) == 0 or int(s) > int(n):
+            raise ValueError(
+                f"{where}{body!r} is not a rate: trials must be > 0 and successes <= trials."
+            )
+        return Rate(int(s), int(n))
+    if len(pm) == 1:
+        pm = body.split(",")
+    if len(pm) == 1:
+        try:
+            float(body)
+        except ValueError:
+            raise ValueError(f"{where}{body!r} is not understood; {ARM_RESULT_HELP}.") from None
+        raise ValueError(
+            f"{where}{body!r} has no uncertainty, and a bandit arm needs one: "
+            f"{ARM_RESULT_HELP}."
+        )
+    if len(pm) != 2:
+        raise ValueError(f"{where}{body!r} is not understood; {ARM_RESULT_HELP}.")
+    mean = _arm_number(pm[0].strip(), f"{where}the mean")
+    sem = _arm_number(pm[1].strip(), f"{where}the sem")
+    if sem < 0:
+        raise ValueError(f"{where}the sem is negative ({pm[1].strip()}); it must be >= 0.")
+    return (mean, sem)
+
+
+def parse_arm_result(
+    text: str, metrics: Sequence[str], objective: str
+) -> Rate | tuple[float, float] | dict[str, Rate | tuple[float, float]]:
+    """What a person typed for one bandit arm, as a value for ``exp.complete(index, value)``.
+
+    ``metrics`` are the experiment's metrics (``exp.metrics``), ``objective`` the one an unnamed
+    value is for (``exp.objective.metric``). Accepted (see the module doc):
+
+        >>> parse_arm_result("52/1000", ["conversion"], "conversion")
+        Rate(successes=52, trials=1000)
+        >>> parse_arm_result("0.052 ± 0.007", ["conversion"], "conversion")
+        (0.052, 0.007)
+        >>> parse_arm_result("52/1000; latency=120 +- 3", ["conversion", "latency"], "conversion")
+        {'conversion': Rate(successes=52, trials=1000), 'latency': (120.0, 3.0)}
+
+    One metric: a ``Rate`` or ``(mean, sem)``; several: ``{metric: Rate | (mean, sem)}`` with
+    every metric. Raises ``ValueError`` saying what to type for empty text, a bare number (no
+    uncertainty), an unknown, repeated or missing metric, or anything else not understood.
+    """
+    metrics = list(metrics)
+    if objective not in metrics:
+        metrics.insert(0, objective)
+    parts = [part.strip() for part in str(text).split(";")]
+    parts = [part for part in parts if part]
+    if not parts:
+        raise ValueError(f"Nothing typed: {ARM_RESULT_HELP}.")
+    several = len(metrics) > 1
+    values: dict[str, Rate | tuple[float, float]] = {}
+    for part in parts:
+        name, eq, rest = part.partition("=")
+        metric, body = (name.strip(), rest) if eq else (objective, part)
+        if metric not in metrics:
+            raise ValueError(
+                f"Unknown metric '{metric}' in {part!r}: this experiment's metrics are "
+                + ", ".join(metrics) + "."
+            )
+        if metric in values:
+            other = [m for m in metrics if m != objective]
+            hint = (
+                f" Give the other metrics as name=value, e.g. {_example(metrics, objective)}."
+                if other and not eq else ""
+            )
+            raise ValueError(f"Two values for '{metric}'.{hint}")
+        values[metric] = _parse_one(body, metric, several)
+    missing = [m for m in metrics if m not in values]
+    if missing:
+        raise ValueError(
+            "Missing " + ", ".join(f"'{m}'" for m in missing) + ": type every metric, "
+            f"separated by ';', e.g. {_example(metrics, objective)}."
+        )
+    if not several:
+        return values[objective]
+    return {m: values[m] for m in metrics}
+
+
+def _example(metrics: Sequence[str], objective: str) -> str:
+    """A typing example for these metrics: ``52/1000; latency=120 ± 3``."""
+    return "; ".join(["52/1000"] + [f"{m}=120 ± 3" for m in metrics if m != objective])
+
+
+def format_arm_result(trial: Trial, metrics: Sequence[str], objective: str) -> str:
+    """A recorded result in the form ``parse_arm_result`` reads (``52/1000``, ``0.052 ± 0.007``,
+    ``...; latency=120 ± 3``); empty when the trial has no result."""
+    if not trial.result:
+        return ""
+    counts = trial.counts or {}
+    names = [objective] + [m for m in metrics if m != objective]
+    out = []
+    for m in names:
+        if m not in trial.result:
+            continue
+        mean, sem = trial.result[m]
+        if m in counts:
+            text = f"{counts[m][0]}/{counts[m][1]}"
+        elif sem is None:
+            text = f"{mean:.6g}"
+        else:
+            text = f"{mean:.6g} ± {sem:.6g}"
+        out.append(text if m == objective else f"{m}={text}")
+    return "; ".join(out)
+
+
+def format_share(weight: float | None) -> str:
+    """A traffic share as a percentage: ``"16.7 %"``, ``"1.0 %"``, ``"0.35 %"``, ``"100 %"``."""
+    if weight is None:
+        return "?"
+    pct = 100.0 * float(weight)
+    if pct >= 99.95:
+        return "100 %"
+    if pct >= 0.95:
+        return f"{pct:.1f} %"
+    if pct <= 0:
+        return "0 %"
+    return f"{pct:.2g} %"
+
+
 class ResultField(widgets.HBox):
     """Mean and optional standard error of one metric.
 
@@ -179,6 +369,36 @@ class _Preview:
         self.signature = signature
 
 
+def _section(text: str) -> widgets.HTML:
+    return widgets.HTML(f"<b>{html.escape(text)}</b>")
+
+
+def _plural(n: int, word: str) -> str:
+    return f"{n} {word}" if n == 1 else f"{n} {word}s"
+
+
+#: Column widths of the round table (arm, parameters, traffic, status).
+_COLUMNS = (("Arm", "56px", "left"), ("", "230px", "left"), ("Traffic", "76px", "right"),
+            ("Status", "96px", "left"))
+_LABEL_WIDTH = "520px"
+_STATUS_COLORS = {"running": "#0d47a1", "completed": "#1b5e20", "failed": "#b00020",
+                  "abandoned": "#777"}
+
+
+def _cells(texts: Sequence[str], titles: Sequence[str] = ()) -> str:
+    """One row of the round table as fixed-width inline cells (the texts are HTML)."""
+    out = []
+    for i, (text, (_, width, align)) in enumerate(zip(texts, _COLUMNS)):
+        tip = titles[i] if i < len(titles) else ""
+        title = f" title='{html.escape(tip, quote=True)}'" if tip else ""
+        out.append(
+            f"<span{title} style='display:inline-block;width:{width};text-align:{align};"
+            f"padding-right:10px;overflow:hidden;text-overflow:ellipsis;white-space:nowrap;"
+            f"vertical-align:bottom'>{text}</span>"
+        )
+    return "".join(out)
+
+
 def _button(text: str, css: str, style: str = "", tooltip: str = "") -> widgets.Button:
     b = widgets.Button(description=text, button_style=style, tooltip=tooltip)
     b.add_class(css)
@@ -203,6 +423,7 @@ class Panel(FollowingBox):
         self.experiment = exp
         self._lock = threading.RLock()
         self._preview: _Preview | None = None
+        self._busy = False
 
         self.title = widgets.HTML()
         self.title.add_class("axnb-panel-title")
@@ -252,31 +473,35 @@ class Panel(FollowingBox):
         self.message = widgets.HTML()
         self.message.add_class("axnb-message")
 
+        self._build_round_section()
+
         self.suggest_button.on_click(lambda _: self._guarded(self._suggest))
         self.accept_button.on_click(lambda _: self._guarded(self._accept))
         self.attach_button.on_click(lambda _: self._guarded(self._attach))
         self.complete_button.on_click(lambda _: self._guarded(self._complete))
         self.fail_button.on_click(lambda _: self._guarded(self._fail))
+        self.round_button.on_click(lambda _: self._guarded(self._suggest_round))
+        self.complete_round_button.on_click(lambda _: self._guarded(self._complete_round))
         self._buttons = [
             self.suggest_button,
             self.accept_button,
             self.attach_button,
             self.complete_button,
             self.fail_button,
+            self.round_button,
+            self.complete_round_button,
         ]
-
-        def section(text: str) -> widgets.HTML:
-            return widgets.HTML(f"<b>{html.escape(text)}</b>")
 
         self.children = [
             self.title,
-            section("Parameters"),
+            _section("Parameters"),
             widgets.VBox(rows),
             widgets.HBox([self.suggest_button, self.accept_button, self.attach_button]),
-            section("Results"),
+            _section("Results"),
             widgets.VBox(list(self.result_fields.values())),
             widgets.HBox([self.running]),
             widgets.HBox([self.complete_button, self.fail_button, self.reason]),
+            self.round_section,
             self.message,
         ]
         self.add_class("axnb-panel")
@@ -327,6 +552,7 @@ class Panel(FollowingBox):
                 keep = running[-1].index
             if self.running.value != keep:
                 self.running.value = keep
+            self._refresh_round(trials)
 
     @staticmethod
     def _label(t: Trial) -> str:
@@ -338,6 +564,7 @@ class Panel(FollowingBox):
     # ------------------------------------------------------------------ actions
     def _guarded(self, action: Any) -> None:
         """Run a button's action; any error becomes an inline message (never a traceback)."""
+        self._busy = True
         for b in self._buttons:
             b.disabled = True
         try:
@@ -347,6 +574,7 @@ class Panel(FollowingBox):
         except Exception as e:  # a bug or an I/O problem: still no traceback out of a click
             self._say(f"{type(e).__name__}: {e}", error=True)
         finally:
+            self._busy = False
             for b in self._buttons:
                 b.disabled = False
             try:
@@ -358,7 +586,7 @@ class Panel(FollowingBox):
         color = "#b00020" if error else "#1b5e20"
         self.message.value = (
             f"<span class='{'axnb-error' if error else 'axnb-ok'}' style='color:{color}'>"
-            f"{html.escape(text)}</span>"
+            f"{html.escape(text).replace(chr(10), '<br>')}</span>"
         )
 
     def _signature(self) -> tuple:
@@ -494,9 +722,268 @@ class Panel(FollowingBox):
     def _describe(params: Mapping[str, Any]) -> str:
         return ", ".join(f"{k} = {_fmt(v)}" for k, v in params.items())
 
+    # ------------------------------------------------------------------ bandit rounds
+    def _build_round_section(self) -> None:
+        exp = self.experiment
+        #: Shown without rounds: a discrete space and one objective can start round 0 here.
+        self._can_start_rounds = not exp.is_multi_objective and all(
+            isinstance(p, (Choice, Int, Fixed)) for p in exp.space.parameters
+        )
+        varying = [p.name for p in exp.space.parameters if not isinstance(p, Fixed)]
+        self._arm_names = varying or exp.space.names
+        self._round_members: tuple[int, ...] | None = None
+        self.arm_fields: dict[int, widgets.Text] = {}
+        self.arm_labels: dict[int, widgets.HTML] = {}
+
+        metric = exp.objective.metric
+        others = [m for m in exp.metrics if m != metric]
+        if others:
+            self._arm_placeholder = "52/1000; " + "; ".join(f"{m}=mean ± sem" for m in others)
+            extra = (
+                f" The box is for <b>{html.escape(metric)}</b>; add "
+                + ", ".join(f"<code>{html.escape(m)}</code>" for m in others)
+                + " as <code>metric=value</code>, separated by <code>;</code>: "
+                f"<code>{html.escape(_example(exp.metrics, metric))}</code>."
+            )
+        else:
+            self._arm_placeholder = "52/1000 or 0.052 ± 0.007"
+            extra = ""
+        self.round_title = widgets.HTML()
+        self.round_title.add_class("axnb-round-title")
+        self.round_help = widgets.HTML(
+            f"<span style='color:#555'>Result of each arm ({html.escape(metric)}): "
+            "<code>52/1000</code> (successes/trials) or <code>0.052 ± 0.007</code> "
+            "(mean ± sem; also <code>0.052 +- 0.007</code> or <code>0.052, 0.007</code>). "
+            f"A bare number is refused: an arm needs its uncertainty.{extra} "
+            "Arms left empty stay running.</span>"
+        )
+        self.round_help.add_class("axnb-round-help")
+        header = [
+            "<b>Arm</b>",
+            "<b>" + html.escape(" · ".join(self._arm_names)) + "</b>",
+            "<b>Traffic</b>",
+            "<b>Status</b>",
+        ]
+        self.round_header = widgets.HBox(
+            [
+                widgets.HTML(_cells(header), layout=widgets.Layout(width=_LABEL_WIDTH)),
+                widgets.HTML(f"<b>Result ({html.escape(metric)})</b>"),
+            ]
+        )
+        self.round_header.add_class("axnb-round-header")
+        self.round_arms = widgets.VBox()
+        self.round_arms.add_class("axnb-round-arms")
+        self.round_button = _button(
+            "Suggest round",
+            "axnb-round-suggest",
+            "info",
+            "Create the next bandit round: its arms and their traffic shares",
+        )
+        self.complete_round_button = _button(
+            "Complete round",
+            "axnb-round-complete",
+            "success",
+            "Record the results typed for the running arms of the current round",
+        )
+        self.round_section = widgets.VBox(
+            [
+                _section("Bandit round"),
+                self.round_title,
+                self.round_help,
+                self.round_header,
+                self.round_arms,
+                widgets.HBox([self.round_button, self.complete_round_button]),
+            ],
+            layout=widgets.Layout(display="none"),
+        )
+        self.round_section.add_class("axnb-round")
+
+    @property
+    def round_shown(self) -> bool:
+        """Whether the round section is displayed (see module doc)."""
+        return self.round_section.layout.display != "none"
+
+    def _arm_row(self, t: Trial) -> widgets.HBox:
+        label = widgets.HTML(layout=widgets.Layout(width=_LABEL_WIDTH))
+        label.add_class("axnb-round-arm")
+        label.add_class(f"axnb-round-arm-{t.index}")
+        field = widgets.Text(
+            placeholder=self._arm_placeholder, layout=widgets.Layout(width="300px")
+        )
+        field.add_class("axnb-round-field")
+        field.add_class(f"axnb-round-field-{t.index}")
+        self.arm_labels[t.index] = label
+        self.arm_fields[t.index] = field
+        row = widgets.HBox([label, field])
+        row.add_class("axnb-round-row")
+        return row
+
+    def _refresh_round(self, trials: list[Trial]) -> None:
+        """Bring the round section up to date (called by ``refresh``, lock held)."""
+        exp = self.experiment
+        rounds = batches(trials)
+        shown = bool(rounds) or self._can_start_rounds
+        display = None if shown else "none"
+        if self.round_section.layout.display != display:
+            self.round_section.layout.display = display
+        if not shown:
+            return
+        batch, members = next(reversed(rounds.items())) if rounds else (None, [])
+        indices = tuple(t.index for t in members)
+        if indices != self._round_members:
+            old = list(self.round_arms.children)
+            self.arm_fields, self.arm_labels = {}, {}
+            self.round_arms.children = [self._arm_row(t) for t in members]
+            for row in old:
+                for w in (*row.children, row):
+                    w.close()
+            self._round_members = indices
+        metric = exp.objective.metric
+        for t in members:
+            color = _STATUS_COLORS.get(t.status, "#333")
+            params = ", ".join(f"{k}={_fmt(v)}" for k, v in t.parameters.items())
+            text = _cells(
+                [
+                    f"#{t.index}",
+                    html.escape(arm_label(t.parameters, self._arm_names)),
+                    format_share(t.weight),
+                    f"<span class='axnb-round-status axnb-round-{t.status}' "
+                    f"style='color:{color}'>{t.status}</span>",
+                ],
+                titles=["", params],
+            )
+            label = self.arm_labels[t.index]
+            if label.value != text:
+                label.value = text
+            field = self.arm_fields[t.index]
+            if t.is_running:
+                field.disabled = False
+                field.placeholder = self._arm_placeholder
+            else:
+                field.disabled = True
+                field.placeholder = t.status
+                field.value = format_arm_result(t, exp.metrics, metric)
+        running = [t for t in members if t.is_running]
+        if batch is None:
+            title = (
+                "No round yet. <b>Suggest round</b> starts round 0: every arm (each "
+                "combination of the levels) with an equal share of the traffic."
+            )
+        elif running:
+            title = (
+                f"<b>Round {batch}</b>: {_plural(len(members), 'arm')}, {len(running)} "
+                f"running. Send each arm its share of the traffic, then type the results "
+                f"below and click <b>Complete round</b>."
+            )
+        else:
+            title = (
+                f"<b>Round {batch}</b> is done ({_plural(len(members), 'arm')}). "
+                f"<b>Suggest round</b> plans round {batch + 1} from the results."
+            )
+        if self.round_title.value != title:
+            self.round_title.value = title
+        self.round_header.layout.display = None if members else "none"
+        self.round_button.disabled = self._busy or bool(running)
+        self.round_button.tooltip = (
+            f"Round {batch} still has running arms: complete them (Complete round) or fail "
+            f"them first"
+            if running
+            else "Create the next bandit round: its arms and their traffic shares"
+        )
+        self.complete_round_button.disabled = self._busy or not running
+
+    def _suggest_round(self) -> None:
+        exp = self.experiment
+        with self._lock:
+            arms = exp.suggest_arms(window=latest_window(exp.rounds))
+            self.refresh()
+        batch = arms[0].batch
+        shares = ", ".join(f"#{t.index} {format_share(t.weight)}" for t in arms)
+        shares = f" ({shares})" if len(arms) <= 8 else ""
+        self._say(
+            f"Round {batch} suggested: {_plural(len(arms), 'arm')}{shares}. Send each arm "
+            f"its share of the traffic, then type each arm's result and click Complete round."
+        )
+
+    def _complete_round(self) -> None:
+        exp = self.experiment
+        metric = exp.objective.metric
+        with self._lock:
+            self.refresh()  # the fields are those of the latest round, and current
+            rounds = batches(exp.trials)
+            if not rounds:
+                raise ValueError("There is no round yet: click Suggest round first.")
+            batch, members = next(reversed(rounds.items()))
+            running = [t for t in members if t.is_running]
+            if not running:
+                raise ValueError(
+                    f"Round {batch} has no running arm left: click Suggest round for the next "
+                    f"round."
+                )
+            values: dict[int, Any] = {}
+            errors, empty = [], []
+            for t in running:
+                field = self.arm_fields.get(t.index)
+                text = "" if field is None else field.value
+                if not text.strip():
+                    empty.append(t.index)
+                    continue
+                try:
+                    value = parse_arm_result(text, exp.metrics, metric)
+                    normalize(value, exp.metrics, metric)  # what exp.complete will check
+                except ValueError as e:
+                    name = arm_label(t.parameters, self._arm_names)
+                    errors.append(f"Arm #{t.index} ({name}): {e}")
+                else:
+                    values[t.index] = value
+            if errors:
+                raise ValueError("\n".join(errors) + "\nNothing was completed: correct "
+                                 + ("this arm" if len(errors) == 1 else "these arms")
+                                 + " and click Complete round again.")
+            if not values:
+                raise ValueError(
+                    f"No result typed for the running arms of round {batch}: in each arm's "
+                    f"box, {ARM_RESULT_HELP}; then click Complete round."
+                )
+            done: list[int] = []
+            for index, value in values.items():
+                try:
+                    exp.complete(index, value)
+                except ValueError as e:
+                    before = (
+                        f"Arms {done} were completed; " if done else "Nothing was completed; "
+                    )
+                    raise ValueError(f"{before}arm #{index} could not be: {e}") from e
+                done.append(index)
+            self.refresh()
+        finished = len(members) - len(running)
+        if not empty:
+            earlier = f" ({finished} finished earlier)" if finished else ""
+            self._say(
+                f"Round {batch} completed: {_plural(len(done), 'arm')}{earlier}. Click Suggest "
+                f"round for round {batch + 1}."
+            )
+        else:
+            listed = ", ".join(f"#{i}" for i in empty)
+            one = len(empty) == 1
+            self._say(
+                f"Round {batch}: {_plural(len(done), 'arm')} completed; "
+                f"{_plural(len(empty), 'arm')} left empty {'is' if one else 'are'} still "
+                f"running ({listed}). Type {'its result' if one else 'their results'} and "
+                f"click Complete round again (or Fail {'it' if one else 'them'}) before the "
+                f"next round."
+            )
+
     # ------------------------------------------------------------------ lifecycle
     def __repr__(self) -> str:
         return f"<axnb Panel for experiment '{self.experiment.name}'>"
 
 
-__all__ = ["Panel", "ResultField", "parameter_field"]
+__all__ = [
+    "Panel",
+    "ResultField",
+    "format_arm_result",
+    "format_share",
+    "parameter_field",
+    "parse_arm_result",
+]
