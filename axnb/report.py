@@ -9,8 +9,10 @@ no web fonts), so the file opens offline and can be mailed or archived. The anal
 ones of ``exp.plot`` (same compute and draw functions): importance, a contour over the two most
 important parameters, a slice per parameter (the most important first, at most
 ``MAX_SLICES``), progress, parallel coordinates, the Pareto front (several objectives) and
-leave-one-out cross-validation. An analysis that fails is replaced by its error message; the
-report itself is always written for a valid experiment.
+leave-one-out cross-validation; an experiment with bandit rounds (``exp.suggest_arms``) also
+gets the arms figure first (estimates by arm, the best arm and the next round's traffic). An
+analysis that fails is replaced by its error message; the report itself is always written for
+a valid experiment.
 """
 
 from __future__ import annotations
@@ -165,6 +167,9 @@ def _analyses(exp: Experiment, trials: list) -> list[tuple[str, str, str]]:
 
     out: list[tuple[str, str, str]] = []
     metric = exp.objectives[0].metric
+    if any(t.batch is not None for t in trials):
+        out.append(("arms", "Bandit arms", _figure(
+            "arms", lambda: A.compute_arms(exp, trials=trials), A.draw_arms)[1]))
     model_metrics = [o.metric for o in exp.objectives]
 
     order = [p.name for p in exp.space.tunable]

@@ -12,6 +12,7 @@ parallel           ``compute_parallel``       ``ParallelRecord``          ``draw
 pareto             ``compute_pareto``         ``ParetoRecord``            ``draw_pareto``
 cross-validation   ``compute_cross_validation`` ``CrossValidationRecord`` ``draw_cross_validation``
 importance         ``compute_importance``     ``ImportanceRecord``        ``draw_importance``
+arms (bandits)     ``compute_arms``           ``ArmsRecord``              ``draw_arms``
 =================  =========================  ==========================  ==================
 
 Records are frozen dataclasses of numpy arrays and lists: tests check their numbers, the HTML
@@ -48,6 +49,7 @@ plotly 7.1 already picks the right one when ``plotly.io`` is first imported (che
 Every figure sets an explicit height (JupyterLab 4 sizes plotly outputs by it).
 """
 
+from axnb.analysis.arms import ArmsRecord, compute_arms, draw_arms
 from axnb.analysis.contour import ContourRecord, compute_contour, draw_contour
 from axnb.analysis.cross_validation import (
     CrossValidationRecord,
@@ -62,6 +64,7 @@ from axnb.analysis.progress import ProgressRecord, compute_progress, draw_progre
 from axnb.analysis.slice import SliceRecord, compute_slice, draw_slice
 
 __all__ = [
+    "ArmsRecord",
     "ContourRecord",
     "CrossValidationRecord",
     "ImportanceRecord",
@@ -70,6 +73,7 @@ __all__ = [
     "Plots",
     "ProgressRecord",
     "SliceRecord",
+    "compute_arms",
     "compute_contour",
     "compute_cross_validation",
     "compute_importance",
@@ -77,6 +81,7 @@ __all__ = [
     "compute_pareto",
     "compute_progress",
     "compute_slice",
+    "draw_arms",
     "draw_contour",
     "draw_cross_validation",
     "draw_importance",

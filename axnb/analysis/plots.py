@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
+from axnb.analysis.arms import compute_arms, draw_arms
 from axnb.analysis.contour import compute_contour, draw_contour
 from axnb.analysis.cross_validation import compute_cross_validation, draw_cross_validation
 from axnb.analysis.importance import compute_importance, draw_importance
@@ -38,7 +39,7 @@ class Plots:
 
     def __repr__(self) -> str:
         return (f"<axnb plots of '{self.experiment.name}': contour, slice, progress, parallel, "
-                f"pareto, cross_validation, importance>")
+                f"pareto, cross_validation, importance, arms>")
 
     def contour(
         self,
@@ -81,3 +82,8 @@ class Plots:
     def importance(self, metric: str | None = None) -> go.Figure:
         """Sobol sensitivity (first order and total) of each parameter, sorted."""
         return draw_importance(compute_importance(self.experiment, metric))
+
+    def arms(self, metric: str | None = None) -> go.Figure:
+        """Bandit arms: raw and shrunk (empirical-Bayes) estimates ± 1.96 sem with the best arm
+        highlighted, and the next round's traffic with each arm's P(best)."""
+        return draw_arms(compute_arms(self.experiment, metric))

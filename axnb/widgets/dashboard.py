@@ -9,10 +9,16 @@
 
 Tabs: **contour** (x / y parameter and metric pickers), **slice** (parameter and metric
 pickers; shows the acquisition and the next point), **progress** (metric picker), **trials**
-(a sortable table: column picker and descending toggle), and **pareto** for several
-objectives. The status line shows the trial counts, the best value so far and what the engine
-is doing (``exp.engine.status``: idle, sampling initial points, fitting model, optimizing
+(a sortable table: column picker and descending toggle), **pareto** for several
+objectives, and **arms** (metric picker: ``axnb.analysis.arms``) for an experiment with bandit
+rounds (``exp.suggest_arms``). The status line shows the trial counts, the best value so far
+(in a bandit experiment: the latest round, its arms and the best arm) and what the engine is
+doing (``exp.engine.status``: idle, sampling initial points, fitting model, optimizing
 acquisition).
+
+The arms tab and its FigureWidget exist only once the experiment has a round: a dashboard
+created before the first ``suggest_arms`` gains the tab at the refresh that sees the round
+(the trials table gains its ``batch`` and ``weight`` columns then too).
 
 How it stays live without flicker or waste: the dashboard subscribes to the experiment's
 change events (they may come from a background run's thread); a ``Refresher`` worker
@@ -22,8 +28,8 @@ the same ``draw_*`` functions as ``exp.plot``, and pushes the new traces and lay
 existing ``go.FigureWidget``s inside ``batch_update`` (one message per figure, no re-creation).
 The model-based figures (contour, slice) are recomputed only when the completed-trial data
 change (a signature of completed trials and their results) or a picker changes; the status
-line, progress and trials table follow every change. While the engine is busy the status line
-is polled about once a second.
+line, progress, arms and trials table follow every change. While the engine is busy the status
+line is polled about once a second.
 
 The figures are model views of the experiment; the widget keeps nothing else, so closing it
 or re-running its cell loses nothing.
@@ -57,6 +63,19 @@ _STATUS_COLORS = {
     "abandoned": "#eeeeee",
     "completed": "white",
 }
+
+
+def has_rounds(trials: list[Trial]) -> bool:
+    """Whether the experiment has bandit rounds (trials with a ``batch``)."""
+    return any(t.batch is not None for t in trials)
+
+
+def rounds_signature(trials: list[Trial]) -> tuple:
+    """What the arms figure shows: every bandit trial's status, weight and result."""
+    return tuple(
+        (t.index, t.status, t.weight, tuple(sorted((t.result or {}).items())))
+        for t in trials if t.batch is not None
+    )
 
 
 def data_signature(trials: list[Trial]) -> tuple:
@@ -124,6 +143,10 @@ def _cell(value: Any) -> str:
     return str(value)
 
 
+def _weight(value: Any) -> str:
+    return "" if value is None else f"{value:.1%}"
+
+
 def _missing(value: Any) -> bool:
     return value is None or (isinstance(value, float) and math.isnan(value))
 
@@ -137,8 +160,12 @@ def _sort_key(value: Any) -> tuple:
 class Dashboard(FollowingBox):
     """Live tabs for ``exp`` (see module doc). Parts: ``figures`` (name -> FigureWidget),
     ``status``, ``tabs``, the pickers (``contour_x``, ``contour_y``, ``contour_metric``,
-    ``slice_param``, ``slice_metric``, ``progress_metric``, ``sort_by``, ``descending``),
-    ``refresh()`` and ``close()``."""
+    ``slice_param``, ``slice_metric``, ``progress_metric``, ``arms_metric``, ``sort_by``,
+    ``descending``), ``refresh()`` and ``close()``. ``figures["arms"]`` exists once the
+    experiment has a bandit round."""
+
+    #: Parts that every refresh brings up to date.
+    PARTS = ("status", "contour", "slice", "progress", "trials", "pareto", "arms")
 
     def __init__(self, exp: Experiment, interval: float = INTERVAL, grid: int = 40) -> None:
         enable_custom_widgets()
@@ -176,7 +203,12 @@ class Dashboard(FollowingBox):
         self.slice_param = picker("parameter", tunable, tunable[0], "axnb-slice-param")
         self.slice_metric = picker("metric", metrics, metrics[0], "axnb-slice-metric")
         self.progress_metric = picker("metric", metrics, metrics[0], "axnb-progress-metric")
-        columns = self._columns()
+        arm_metrics = list(dict.fromkeys(
+            [exp.objective.metric] + [c.metric for c in exp.outcome_constraints]
+        ))
+        self.arms_metric = picker("metric", arm_metrics, arm_metrics[0], "axnb-arms-metric")
+        trials = exp.trials
+        columns = self._columns(trials)
         self.sort_by = picker("sort by", columns, "index", "axnb-sort-by")
         self.descending = widgets.ToggleButton(
             value=True, description="descending", icon="sort-amount-desc"
@@ -188,22 +220,18 @@ class Dashboard(FollowingBox):
         names = ["contour", "slice", "progress", "trials"]
         if exp.is_multi_objective:
             names.append("pareto")
+        if has_rounds(trials):
+            names.append("arms")
         self.figures: dict[str, go.FigureWidget] = {}
-        for name in names:
-            fw = go.FigureWidget(message_figure("Computing…", name))
-            self.figures[name] = fw
-        controls = {
+        self._controls = {
             "contour": [self.contour_x, self.contour_y, self.contour_metric],
             "slice": [self.slice_param, self.slice_metric],
             "progress": [self.progress_metric],
             "trials": [self.sort_by, self.descending],
             "pareto": [],
+            "arms": [self.arms_metric],
         }
-        pages = []
-        for name in names:
-            page = widgets.VBox([widgets.HBox(controls[name]), self.figures[name]])
-            page.add_class(f"axnb-tab-{name}")
-            pages.append(page)
+        pages = [self._page(name) for name in names]
         self.tabs = widgets.Tab(children=pages, titles=names)
         self.tabs.add_class("axnb-tabs")
         self.children = [self.status, self.tabs, self.message]
@@ -214,11 +242,12 @@ class Dashboard(FollowingBox):
         for w in (self.slice_param, self.slice_metric):
             w.observe(self._on_picker("slice"), names="value")
         self.progress_metric.observe(self._on_picker("progress"), names="value")
+        self.arms_metric.observe(self._on_picker("arms"), names="value")
         for w in (self.sort_by, self.descending):
             w.observe(self._on_picker("trials"), names="value")
 
         # Cheap parts now (the dashboard shows at once); the model figures in the worker.
-        self._update(["status", "progress", "trials", "pareto"])
+        self._update(["status", "progress", "trials", "pareto", "arms"])
         self._refresher = Refresher(exp, self._refresh_changed, interval, "axnb-dashboard")
         self._refresher.poke()
         self._poller = threading.Thread(target=self._poll_status, daemon=True)
@@ -227,7 +256,7 @@ class Dashboard(FollowingBox):
     # ------------------------------------------------------------------ public
     def refresh(self) -> None:
         """Bring every figure and the status line up to date now (synchronously)."""
-        self._update(["status", "contour", "slice", "progress", "trials", "pareto"], force=True)
+        self._update(list(self.PARTS), force=True)
 
     def close(self) -> None:
         """Stop following the experiment (unsubscribe, stop polling) and close the views."""
@@ -240,7 +269,21 @@ class Dashboard(FollowingBox):
     # ------------------------------------------------------------------ updating
     def _refresh_changed(self) -> None:
         if not self._closed.is_set():
-            self._update(["status", "contour", "slice", "progress", "trials", "pareto"])
+            self._update(list(self.PARTS))
+
+    def _page(self, name: str) -> widgets.VBox:
+        """A tab's page (its pickers above its figure), creating the figure."""
+        self.figures[name] = go.FigureWidget(message_figure("Computing…", name))
+        page = widgets.VBox([widgets.HBox(self._controls[name]), self.figures[name]])
+        page.add_class(f"axnb-tab-{name}")
+        return page
+
+    def _add_tab(self, name: str) -> None:
+        """Add a tab after creation (the arms tab when the first round appears)."""
+        page = self._page(name)
+        titles = tuple(self.tabs.titles)
+        self.tabs.children = (*self.tabs.children, page)
+        self.tabs.titles = (*titles, name)
 
     def _on_picker(self, name: str) -> Callable[[Any], None]:
         def handler(change: Any) -> None:
@@ -262,6 +305,8 @@ class Dashboard(FollowingBox):
             errors = []
             for part in parts:
                 if part == "pareto" and part not in self.figures:
+                    continue
+                if part == "arms" and not has_rounds(trials):
                     continue
                 try:
                     if part == "status":
@@ -285,6 +330,7 @@ class Dashboard(FollowingBox):
                         )
                         self._show(part, draw_progress(rec))
                     elif part == "trials":
+                        self._sync_columns(trials)
                         self._show(part, self._table(trials))
                     elif part == "pareto":
                         from axnb.analysis.pareto import compute_pareto, draw_pareto
@@ -292,6 +338,20 @@ class Dashboard(FollowingBox):
                         self._show(
                             part, draw_pareto(compute_pareto(self.experiment, trials=trials))
                         )
+                    elif part == "arms":
+                        if part not in self.figures:
+                            self._add_tab(part)
+                        from axnb.rounds import latest_window
+
+                        window = latest_window(self.experiment.rounds)
+                        key = (rounds_signature(trials), window, self.arms_metric.value)
+                        if force or self._drawn.get(part) != key:
+                            from axnb.analysis.arms import compute_arms, draw_arms
+
+                            rec = compute_arms(self.experiment, self.arms_metric.value,
+                                               trials=trials, window=window)
+                            self._show(part, draw_arms(rec))
+                            self._drawn[part] = key
                 except Exception as e:  # a broken plot must not break the dashboard
                     errors.append(f"{part}: {type(e).__name__}: {e}")
                     self._drawn.pop(part, None)
@@ -336,18 +396,31 @@ class Dashboard(FollowingBox):
         return draw_slice(rec)
 
     # ------------------------------------------------------------------ trials table
-    def _columns(self) -> list[str]:
+    def _columns(self, trials: list[Trial]) -> list[str]:
         exp = self.experiment
-        return ["index", "status", "source", *exp.space.names, *exp.metrics]
+        rounds = ["batch", "weight"] if has_rounds(trials) else []
+        return ["index", "status", "source", *rounds, *exp.space.names, *exp.metrics]
+
+    def _sync_columns(self, trials: list[Trial]) -> None:
+        """Offer the ``batch`` and ``weight`` columns to sort by once rounds appear."""
+        columns = self._columns(trials)
+        if list(self.sort_by.options) != columns:
+            value = self.sort_by.value
+            self.sort_by.options = columns
+            if value in columns and self.sort_by.value != value:
+                self.sort_by.value = value
 
     def table_rows(self, trials: list[Trial] | None = None) -> list[dict[str, Any]]:
-        """The trials table's rows (sorted as picked): index, status, source, parameters,
-        metric means and sems."""
+        """The trials table's rows (sorted as picked): index, status, source, (``batch`` and
+        ``weight`` in an experiment with bandit rounds), parameters, metric means and sems."""
         exp = self.experiment
         trials = exp.trials if trials is None else trials
+        rounds = has_rounds(trials)
         rows = []
         for t in trials:
             row: dict[str, Any] = {"index": t.index, "status": t.status, "source": t.source}
+            if rounds:
+                row.update(batch=t.batch, weight=t.weight)
             row.update(t.parameters)
             for m in exp.metrics:
                 mean, sem = (t.result or {}).get(m, (None, None))
@@ -363,10 +436,12 @@ class Dashboard(FollowingBox):
     def _table(self, trials: list[Trial]) -> go.Figure:
         exp = self.experiment
         rows = self.table_rows(trials)
-        header = ["trial", "status", "source", *exp.space.names, *exp.metrics]
+        rounds = ["batch", "weight"] if has_rounds(trials) else []
+        header = ["trial", "status", "source", *rounds, *exp.space.names, *exp.metrics]
         columns: list[list[str]] = [[] for _ in header]
         for row in rows:
             values = [row["index"], row["status"], row["source"]]
+            values += [_weight(row[c]) if c == "weight" else row[c] for c in rounds]
             values += [row[n] for n in exp.space.names]
             for m in exp.metrics:
                 mean, sem = row[m], row[f"{m}_sem"]
@@ -412,7 +487,9 @@ class Dashboard(FollowingBox):
             f"{len(trials)} trials: {counts['completed']} completed, {counts['running']} "
             f"running, {counts['failed']} failed",
         ]
-        if exp.is_multi_objective:
+        if has_rounds(trials):
+            parts.extend(self._round_status(trials))
+        elif exp.is_multi_objective:
             with contextlib.suppress(Exception):
                 parts.append(f"Pareto front: {len(exp.pareto())} points")
         else:
@@ -420,6 +497,21 @@ class Dashboard(FollowingBox):
             if best is not None:
                 parts.append(f"best {html.escape(exp.objective.metric)} so far: {best:.6g}")
         return " · ".join(parts)
+
+    def _round_status(self, trials: list[Trial]) -> list[str]:
+        """"round k: n arms (m completed)" and the best arm (as ``exp.best()``)."""
+        from axnb.rounds import arm_label, batches, best_arm, latest_window
+
+        exp = self.experiment
+        latest, members = next(reversed(batches(trials).items()))
+        done = sum(t.is_completed for t in members)
+        parts = [f"round {latest}: {len(members)} arms ({done} completed)"]
+        with contextlib.suppress(Exception):  # no completed arm yet: no best arm
+            params, values = best_arm(exp, trials, latest_window(exp.rounds))
+            mean = values[exp.objective.metric][0]
+            parts.append(f"best arm: {html.escape(arm_label(params, exp.space.names))} "
+                         f"({html.escape(exp.objective.metric)} {mean:.4g})")
+        return parts
 
     def _engine_status(self) -> str:
         try:
