@@ -444,7 +444,8 @@ class Experiment:
     # ----------------------------------------------------------------- views
     @property
     def plot(self) -> Plots:
-        """Plotly analyses: ``exp.plot.contour("x1", "x2")``, ``.slice``, ``.progress``, ..."""
+        """Plotly analyses: ``exp.plot.contour("x1", "x2")``, ``.slice``, ``.progress``,
+        ``.arms`` (bandit rounds), ..."""
         from axnb.analysis import Plots
 
         return Plots(self)
@@ -456,7 +457,8 @@ class Experiment:
         return write_report(self, path)
 
     def dashboard(self) -> Dashboard:
-        """Live dashboard widget (contour, slice, progress, trials) that follows changes."""
+        """Live dashboard widget (contour, slice, progress, trials; arms for bandit rounds)
+        that follows changes."""
         from axnb.widgets.dashboard import Dashboard
 
         return Dashboard(self)
@@ -659,6 +661,8 @@ class Experiment:
         s = self.summary()
         best = s["best_observed"]
         best_text = "" if best is None else f", best {self.objective.metric}={best:.6g}"
+        if s["rounds"]:  # one arm's lucky round is no "best": exp.best() shrinks and pools
+            best_text = f", {s['rounds']} bandit rounds"
         return (
             f"<axnb.Experiment '{self.name}': {s['trials']} trials ({s[COMPLETED]} completed, "
             f"{s[RUNNING]} running, {s[FAILED]} failed){best_text}; file {self.path}>"
