@@ -18,7 +18,9 @@ share; a round's weights sum to 1). How the next round is planned (``plan_round`
 * Which rounds count (``window``): ``None`` pools every completed round of an arm (a
   stationary world: the best arm is found far sooner); ``k`` uses only the latest ``k``
   rounds, as Ax's Thompson sampler does with the latest round (Ax #1219) for a world that
-  drifts. Arms with no result in those rounds cannot be estimated and leave the round.
+  drifts. Arms of earlier rounds with no result in those rounds (outside the window, or
+  failed) cannot be estimated: they come back at the minimum weight, so a world that drifts
+  can bring a dropped arm back (Ax's sampler drops them for good).
 * The weights: equal in the first round; then empirical-Bayes Thompson sampling
   (``axnb.engine.bandit.allocate``) over the arms with results, pruning the clearly worse.
   Arms given in ``arms=`` are all kept (at least the minimum weight); one without results
@@ -228,11 +230,12 @@ def plan_round(
                 + ("" if window is None else f" (window={window})")
                 + ": complete the last round's arms first."
             )
-        return [
+        planned = [
             PlannedArm(a, float(w), source)
             for a, w in zip(est.arms, est.allocation.weights)
             if w > 0
         ]
+        return _with_absent_arms(planned, est, trials)
     estimated = {arm_key(a): float(w) for a, w in
                  zip(est.arms, est.allocation.weights if est.allocation else [])}
     new_share = 1.0 / len(chosen)
@@ -245,6 +248,29 @@ def plan_round(
     planned = [p for p in planned if p.weight > 0]
     total = math.fsum(p.weight for p in planned)
     return [PlannedArm(p.parameters, p.weight / total, p.source) for p in planned]
+
+
+def _with_absent_arms(
+    planned: list[PlannedArm], est: ArmEstimates, trials: Sequence[Trial]
+) -> list[PlannedArm]:
+    """Arms of earlier rounds without a result in the counted rounds (outside the window, or
+    failed) come back at the minimum weight: with ``window=k`` a world that drifts can bring
+    a dropped arm back, and a failed arm gets another chance."""
+    from axnb.engine import bandit
+
+    known = {arm_key(a) for a in est.arms}
+    absent: dict[ArmKey, dict[str, Value]] = {}
+    for t in trials:
+        key = arm_key(t.parameters)
+        if t.batch is not None and key not in known:
+            absent.setdefault(key, dict(t.parameters))
+    share = min(bandit.MIN_WEIGHT, 1.0 / (len(planned) + len(absent))) if absent else 0.0
+    if share <= 0:
+        return planned
+    rest = 1.0 - share * len(absent)
+    return [PlannedArm(p.parameters, p.weight * rest, p.source) for p in planned] + [
+        PlannedArm(a, share, "model") for a in absent.values()
+    ]
 
 
 def _given_arms(exp: Experiment, arms: Sequence[Mapping[str, Any]]) -> list[dict[str, Value]]:

@@ -34,6 +34,23 @@ from bench.problems import PROBLEMS
 
 EPS = 1e-6
 REFERENCES = ("ax", "gp")
+#: Sections of RESULTS.md that other commands write (``python -m bench.bandit --write``): a
+#: regeneration keeps each, from its heading to the next ``## `` heading, at the end.
+KEPT_SECTIONS = ("## Bandits: A/B rounds (python -m bench.bandit)",)
+
+
+def kept_sections(old: str, headings: Sequence[str] = KEPT_SECTIONS) -> list[str]:
+    """The sections of ``old`` (a previous RESULTS.md) that a regeneration keeps."""
+    lines = old.splitlines()
+    out = []
+    for heading in headings:
+        if heading not in lines:
+            continue
+        start = lines.index(heading)
+        end = next((i for i in range(start + 1, len(lines)) if lines[i].startswith("## ")),
+                   len(lines))
+        out.append("\n".join(lines[start:end]).rstrip())
+    return out
 
 
 # --------------------------------------------------------------------- environment
@@ -599,6 +616,9 @@ def write_report(results: list[dict[str, Any]], micro: dict[str, Any] | None, co
                 notes.append(f"`{p}` / {LABELS[m]} seed {e['seed']} FAILED: `{last}`")
     lines += [f"- {n}" for n in notes] or ["- none"]
     lines += ["", micro_section(micro), ""]
+    if results_path.exists():
+        for section in kept_sections(results_path.read_text()):
+            lines += [section, ""]
     results_path.parent.mkdir(parents=True, exist_ok=True)
     results_path.write_text("\n".join(lines))
     summary_json = Path(args.out) / ("summary-quick.json" if args.quick else "summary.json")

@@ -11,7 +11,9 @@ Each worker runs one optimization at a time with one thread (``OMP_NUM_THREADS=1
 is saved as JSON under ``<out>/runs/<problem>/<method>/seed<k>.json``; then the report
 (``bench/RESULTS.md`` and ``bench/figures/*.png`` for a full run, ``<out>/quick/`` for
 ``--quick``) is written from the runs of this invocation, and the micro-benchmarks run in a
-fresh one-thread subprocess.
+fresh one-thread subprocess. Then the bandit benchmark (``python -m bench.bandit``: 50 seeds,
+``--quick`` 5) runs in a subprocess and writes its section of the report, which a regeneration
+of the report keeps (``bench.report.KEPT_SECTIONS``); its hand-written analysis is kept too.
 """
 
 from __future__ import annotations
@@ -129,6 +131,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     ap.add_argument("--figures", default=None,
                     help="figures folder (default bench/figures; quick: <out>/quick/figures)")
     ap.add_argument("--no-micro", action="store_true", help="skip the micro-benchmarks")
+    ap.add_argument("--no-bandit", action="store_true",
+                    help="skip the bandit benchmark (python -m bench.bandit)")
     ap.add_argument("--set", action="append", default=[], metavar="MODULE.NAME=VALUE",
                     help="override an engine constant in the workers, for tuning experiments "
                          "(repeatable; recorded in the report's command line)")
@@ -171,6 +175,7 @@ def main(argv: list[str] | None = None) -> int:
     out = Path(args.out)
     meta_path = out / ("meta-quick.json" if args.quick else "meta.json")
     micro_path = out / ("micro-quick.json" if args.quick else "micro.json")
+    bandit_path = out / ("bandit-quick.json" if args.quick else "bandit.json")
     if args.report_only:
         meta = json.loads(meta_path.read_text())
         results = []
@@ -186,6 +191,10 @@ def main(argv: list[str] | None = None) -> int:
         write_report(results, micro=micro, command=meta["command"], runs_wall=meta["runs_wall"],
                      total_wall=meta["total_wall"], args=args, date=meta.get("date"),
                      start_hash=meta.get("axnb_source"))
+        if bandit_path.exists() and not args.no_bandit:
+            from bench.bandit import render, write_section
+
+            write_section(args.results, render(json.loads(bandit_path.read_text())))
         print(f"bench: report {args.results}, figures {args.figures}")
         return 0
 
@@ -242,9 +251,26 @@ def main(argv: list[str] | None = None) -> int:
                                      "date": date, "axnb_source": start_hash}, indent=1))
     write_report(results, micro=micro, command=command, runs_wall=runs_wall,
                  total_wall=total_wall, args=args, date=date, start_hash=start_hash)
-    print(f"bench: runs {runs_wall / 60:.1f} min, total {total_wall / 60:.1f} min; "
-          f"report {args.results}, figures {args.figures}", flush=True)
+    if not args.no_bandit:
+        run_bandit(args.quick, bandit_path, Path(args.results))
+    print(f"bench: runs {runs_wall / 60:.1f} min, total "
+          f"{(time.perf_counter() - t0) / 60:.1f} min; report {args.results}, figures "
+          f"{args.figures}", flush=True)
     return 0
+
+
+def run_bandit(quick: bool, json_path: Path, results: Path) -> bool:
+    """The bandit benchmark in a subprocess; it writes its section of ``results``."""
+    print("bench: bandit benchmark (python -m bench.bandit) ...", flush=True)
+    cmd = [sys.executable, "-m", "bench.bandit", "--json", str(json_path), "--write",
+           str(results)]
+    if quick:
+        cmd.append("--quick")
+    proc = subprocess.run(cmd, cwd=BENCH.parent, env=os.environ.copy())
+    if proc.returncode != 0:
+        print(f"bench: bench.bandit exited with {proc.returncode}; its section of {results} "
+              "is unchanged", flush=True)
+    return proc.returncode == 0
 
 
 if __name__ == "__main__":

@@ -189,15 +189,15 @@ def compute_arms(
     round_running = sum(t.is_running for t in members)
     est = estimate(exp, trials, window)
     est_index = {arm_key(a): i for i, a in enumerate(est.arms)}
-    latest_keys = {arm_key(t.parameters) for t in members}
 
-    # Rows: the estimated arms and the latest round's, in first-seen order.
+    # Rows: every arm of every round, in first-seen order (one without a result in the rounds
+    # that count has no estimate; the next round brings it back at the minimum weight).
     row_of: dict[Any, int] = {}
     params: list[dict[str, Value]] = []
     for ts in rounds.values():
         for t in ts:
             key = arm_key(t.parameters)
-            if key in row_of or (key not in est_index and key not in latest_keys):
+            if key in row_of:
                 continue
             row_of[key] = len(params)
             params.append(dict(t.parameters))

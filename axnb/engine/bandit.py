@@ -48,7 +48,8 @@ THOMPSON_DRAWS = 10_000
 #: Each arm that stays in the next round gets at least this share of the traffic.
 MIN_WEIGHT = 0.01
 #: Arms best in fewer than this share of the draws are dropped from the next round.
-PRUNE = 0.001
+#: 0.01 (was 0.001): mean cumulative regret 351 vs 415 on 400 tuning seeds, accuracy 92-96%.
+PRUNE = 0.01
 @dataclass(frozen=True)
 class ArmData:
     """One arm's pooled observations of one metric: ``mean``, ``sem``; ``successes`` and
@@ -144,8 +145,8 @@ def allocate(
     constraints: Sequence[tuple[Bound, Sequence[ArmData]]] = (),
     *,
     seed: int = 0,
-    min_weight: float = MIN_WEIGHT,
-    prune: float = PRUNE,
+    min_weight: float | None = None,
+    prune: float | None = None,
     shrinkage: bool = True,
     draws: int = THOMPSON_DRAWS,
 ) -> Allocation:
@@ -153,8 +154,11 @@ def allocate(
 
     ``objective`` holds each arm's pooled data; ``constraints`` pairs each outcome constraint
     with the arms' data of its metric (same order). ``shrinkage=False`` gives plain Thompson
-    sampling on the raw estimates (the benchmark's baseline).
+    sampling on the raw estimates (the benchmark's baseline). ``min_weight`` and ``prune``
+    default to the module's ``MIN_WEIGHT`` and ``PRUNE`` as they are at call time.
     """
+    min_weight = MIN_WEIGHT if min_weight is None else min_weight
+    prune = PRUNE if prune is None else prune
     k = len(objective)
     if k == 0:
         raise ValueError("allocate() needs at least one arm.")
@@ -189,12 +193,17 @@ def allocate(
 
 
 def weights_from(
-    prob_best: np.ndarray, min_weight: float = MIN_WEIGHT, prune: float = PRUNE, keep: int = 0
+    prob_best: np.ndarray,
+    min_weight: float | None = None,
+    prune: float | None = None,
+    keep: int = 0,
 ) -> np.ndarray:
     """Traffic shares from probabilities of being best: arms below ``prune`` get 0 (arm
     ``keep`` always stays), the others ``min_weight`` plus a share proportional to their
     probability. Uniform over the kept arms when ``k * min_weight >= 1`` or no arm has any
-    probability."""
+    probability. Defaults: the module's ``MIN_WEIGHT`` and ``PRUNE`` at call time."""
+    min_weight = MIN_WEIGHT if min_weight is None else min_weight
+    prune = PRUNE if prune is None else prune
     p = np.asarray(prob_best, dtype=float)
     kept = p >= prune
     kept[keep] = True
