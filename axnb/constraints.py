@@ -17,7 +17,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from axnb.errors import ConstraintError
+from axnb.errors import ConstraintError, InfeasibleError
+from axnb.space import check_text, short_repr
 
 if TYPE_CHECKING:
     from axnb.space import SearchSpace
@@ -37,6 +38,23 @@ _LONE_EQUALS = re.compile(r"(?<![<>=!])=(?!=)")
 
 class _NotLinear(Exception):
     pass
+
+
+class _BadNumber(Exception):
+    pass
+
+
+def _real(value: Any, what: str) -> float:
+    """``value`` as a finite float, or ``_BadNumber`` naming ``what`` (a constant, a power)."""
+    if isinstance(value, complex):
+        raise _BadNumber(f"{what} is not a real number ({value!r})")
+    try:
+        out = float(value)
+    except OverflowError:
+        raise _BadNumber(f"{what} is too large for a float (beyond about ±1.8e308)") from None
+    if not math.isfinite(out):
+        raise _BadNumber(f"{what} is not finite")
+    return out
 
 
 @dataclass(frozen=True)
@@ -94,10 +112,18 @@ def _normalize(text: str) -> str:
 def _split(text: str, forms: str) -> tuple[ast.expr, str, ast.expr]:
     if not isinstance(text, str) or not text.strip():
         raise ConstraintError(f"A constraint must be a non-empty string, got {text!r}. {forms}")
+    check_text(text, "Constraint", ConstraintError)
     try:
         tree = ast.parse(_normalize(text), mode="eval").body
     except SyntaxError:
-        raise ConstraintError(f"Cannot parse constraint {text!r}. {forms}") from None
+        raise ConstraintError(f"Cannot parse constraint {_short(text)}. {forms}") from None
+    except (RecursionError, MemoryError, ValueError) as e:
+        raise ConstraintError(
+            f"Cannot parse constraint {_short(text)} ({len(text)} characters): "
+            f"{type(e).__name__}, it is too long or too deeply nested for Python's parser. "
+            f"Combine terms (e.g. '3*x' for 'x + x + x') or split it into several "
+            f"constraints. {forms}"
+        ) from None
     if not isinstance(tree, ast.Compare) or len(tree.ops) != 1:
         raise ConstraintError(
             f"Constraint {text!r} needs exactly one comparison (<=, >= or ==). {forms}"
@@ -113,12 +139,34 @@ def _split(text: str, forms: str) -> tuple[ast.expr, str, ast.expr]:
     return tree.left, symbol, tree.comparators[0]
 
 
+def _short(text: Any) -> str:
+    return short_repr(text, 120)
+
+
 def _linearize(node: ast.expr) -> tuple[dict[str, float], float]:
-    """Coefficients and constant of a linear expression; raise ``_NotLinear`` otherwise."""
+    """Coefficients and constant of a linear expression; raise ``_NotLinear`` otherwise (or
+    ``_BadNumber`` for a number that is not a finite float).
+
+    A long sum ``a + b + c + ...`` (a left-deep tree) is walked in a loop, so a constraint
+    with thousands of terms does not exhaust Python's recursion limit.
+    """
+    if isinstance(node, ast.BinOp) and isinstance(node.op, (ast.Add, ast.Sub)):
+        parts: list[tuple[float, ast.expr]] = []
+        while isinstance(node, ast.BinOp) and isinstance(node.op, (ast.Add, ast.Sub)):
+            parts.append((1.0 if isinstance(node.op, ast.Add) else -1.0, node.right))
+            node = node.left
+        terms, const = _linearize(node)
+        terms = dict(terms)
+        for sign, part in reversed(parts):
+            rt, rc = _linearize(part)
+            for k, v in rt.items():
+                terms[k] = terms.get(k, 0.0) + sign * v
+            const = const + sign * rc
+        return terms, const
     if isinstance(node, ast.Constant):
         if isinstance(node.value, bool) or not isinstance(node.value, (int, float)):
             raise _NotLinear(f"{node.value!r} is not a number")
-        return {}, float(node.value)
+        return {}, _real(node.value, f"the number {short_repr(node.value)}")
     if isinstance(node, ast.Name):
         return {node.id: 1.0}, 0.0
     if isinstance(node, ast.UnaryOp) and isinstance(node.op, (ast.USub, ast.UAdd)):
@@ -128,12 +176,6 @@ def _linearize(node: ast.expr) -> tuple[dict[str, float], float]:
     if isinstance(node, ast.BinOp):
         lt, lc = _linearize(node.left)
         rt, rc = _linearize(node.right)
-        if isinstance(node.op, (ast.Add, ast.Sub)):
-            sign = 1.0 if isinstance(node.op, ast.Add) else -1.0
-            terms = dict(lt)
-            for k, v in rt.items():
-                terms[k] = terms.get(k, 0.0) + sign * v
-            return terms, lc + sign * rc
         if isinstance(node.op, ast.Mult):
             if lt and rt:
                 raise _NotLinear("a product of two parameters")
@@ -147,7 +189,14 @@ def _linearize(node: ast.expr) -> tuple[dict[str, float], float]:
                 raise _NotLinear("division by zero")
             return {k: v / rc for k, v in lt.items()}, lc / rc
         if isinstance(node.op, ast.Pow) and not lt and not rt:
-            return {}, lc**rc
+            what = _short(ast.unparse(node))
+            try:
+                return {}, _real(lc**rc, what)
+            except ZeroDivisionError:
+                raise _BadNumber(f"{what} divides by zero") from None
+            except OverflowError:
+                raise _BadNumber(f"{what} is too large for a float (beyond about ±1.8e308)") \
+                    from None
         raise _NotLinear(f"operator {type(node.op).__name__}")
     raise _NotLinear(f"expression {ast.unparse(node)!r}")
 
@@ -159,14 +208,28 @@ def _linear_form(text: str, forms: str) -> tuple[dict[str, float], str, float]:
         lt, lc = _linearize(left)
         rt, rc = _linearize(right)
     except _NotLinear as e:
-        raise ConstraintError(f"Constraint {text!r} is not linear ({e}). {forms}") from None
+        raise ConstraintError(f"Constraint {_short(text)} is not linear ({e}). {forms}") \
+            from None
+    except _BadNumber as e:
+        raise ConstraintError(
+            f"Constraint {_short(text)}: {e}. Write plain finite numbers (within about "
+            f"±1.8e308; rescale the parameters if you need larger ones). {forms}"
+        ) from None
+    except RecursionError:
+        raise ConstraintError(
+            f"Constraint {_short(text)} is too deeply nested to read: remove parentheses "
+            f"or split it into several constraints. {forms}"
+        ) from None
     terms = dict(lt)
     for k, v in rt.items():
         terms[k] = terms.get(k, 0.0) - v
     terms = {k: v for k, v in terms.items() if v != 0.0}
     bound = rc - lc
     if not all(math.isfinite(v) for v in [*terms.values(), bound]):
-        raise ConstraintError(f"Constraint {text!r} has non-finite numbers. {forms}")
+        raise ConstraintError(
+            f"Constraint {_short(text)} has numbers that are not finite or overflow when "
+            f"combined (beyond about ±1.8e308): use smaller numbers. {forms}"
+        )
     return terms, op, bound
 
 
@@ -219,7 +282,79 @@ def parse_constraint(spec: str | LinearConstraint, space: SearchSpace) -> Linear
         bound = -bound
         op = "<="
     ordered = {n: terms[n] for n in space.names if n in terms}
-    return LinearConstraint(ordered, op, bound, spec.strip())
+    constraint = LinearConstraint(ordered, op, bound, spec.strip())
+    low, high = lhs_range(constraint, space)
+    if not all(math.isfinite(v) for v in (bound, low, high)):
+        raise ConstraintError(
+            f"Constraint {_short(spec)}: its coefficients times the parameters' bounds "
+            f"overflow a float (beyond about ±1.8e308). Use smaller coefficients or rescale "
+            f"the parameters. {ACCEPTED_FORMS}"
+        )
+    return constraint
+
+
+def lhs_range(constraint: LinearConstraint, space: SearchSpace) -> tuple[float, float]:
+    """Smallest and largest value of the constraint's left side over the parameters' bounds
+    (``inf`` when it overflows)."""
+    lows, highs = [], []
+    for name, c in constraint.coefficients.items():
+        p = space[name]
+        ends = (c * float(p.low), c * float(p.high))  # type: ignore[attr-defined]
+        lows.append(min(ends))
+        highs.append(max(ends))
+    try:
+        return math.fsum(lows), math.fsum(highs)
+    except (OverflowError, ValueError):  # intermediate overflow, or inf - inf
+        return math.inf, math.inf
+
+
+def check_feasible(space: SearchSpace) -> None:
+    """Raise ``InfeasibleError`` when no point within the bounds satisfies the linear
+    constraints: each constraint alone (the message says by how much the closest point misses
+    it), then all of them together (a linear program, SciPy loaded only here).
+
+    Integer parameters are relaxed to their continuous range, except that a one-term
+    equality on an integer must hit an integer. Nothing here touches the disk.
+    """
+    from axnb.space import Int
+
+    constraints = list(space.constraints)
+    for c in constraints:
+        low, high = lhs_range(c, space)
+        tol = TOLERANCE * max(1.0, abs(c.bound))
+        ranges = ", ".join(
+            f"{n} in [{space[n].low}, {space[n].high}]"  # type: ignore[attr-defined]
+            for n in c.coefficients
+        )
+        gap = max(low - c.bound, c.bound - high if c.op == "==" else 0.0)
+        if gap > tol:
+            raise InfeasibleError(
+                f"Constraint '{c.text}' cannot be satisfied within the bounds ({ranges}): "
+                f"the closest point misses it by {gap:.6g}. Relax the constraint or widen "
+                f"the bounds."
+            )
+        if c.op == "==" and len(c.coefficients) == 1:
+            (name, coef), = c.coefficients.items()
+            p = space[name]
+            if isinstance(p, Int):
+                value = c.bound / coef
+                if abs(value - round(value)) > tol / abs(coef):
+                    raise InfeasibleError(
+                        f"Constraint '{c.text}' needs the integer parameter '{name}' to be "
+                        f"{value:.6g}, which is not an integer. Relax the constraint or make "
+                        f"'{name}' an axnb.Range."
+                    )
+    if len(constraints) < 2:
+        return
+    from axnb.engine.encoding import Encoder
+    from axnb.engine.polytope import is_feasible_lp, unit_constraints
+
+    if not is_feasible_lp(unit_constraints(Encoder(space), constraints)):
+        texts = ", ".join(repr(c.text) for c in constraints)
+        raise InfeasibleError(
+            f"No parameter values within the bounds satisfy all the constraints {texts} "
+            f"together (each can be met alone). Relax a constraint or widen the bounds."
+        )
 
 
 def parse_outcome_constraint(spec: str | OutcomeConstraint) -> OutcomeConstraint:
@@ -246,7 +381,13 @@ def parse_outcome_constraint(spec: str | OutcomeConstraint) -> OutcomeConstraint
             f"Outcome constraint {spec!r} must name exactly one metric. {OUTCOME_FORMS}"
         )
     (metric, coef), = terms.items()
+    check_text(metric, "Outcome constraint metric", ConstraintError)
     bound = bound / coef
+    if not math.isfinite(bound):
+        raise ConstraintError(
+            f"Outcome constraint {_short(spec)}: its bound overflows a float (beyond about "
+            f"±1.8e308). Use a smaller number. {OUTCOME_FORMS}"
+        )
     if coef < 0:
         op = "<=" if op == ">=" else ">="
     return OutcomeConstraint(metric, op, bound, spec.strip())

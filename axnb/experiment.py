@@ -14,12 +14,15 @@ memory, so an invalid call or a failed write changes nothing. Observers register
 from __future__ import annotations
 
 import contextlib
+import math
 import os
 import secrets
 import threading
 import warnings
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import replace
+from datetime import UTC, timedelta
+from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -32,7 +35,7 @@ from axnb.errors import (
     CorruptFileError,
     TrialError,
 )
-from axnb.space import Parameter, SearchSpace, Value, plain
+from axnb.space import Parameter, SearchSpace, Value, check_text, plain, short_repr
 from axnb.trial import (
     ABANDONED,
     COMPLETED,
@@ -58,11 +61,16 @@ Listener = Callable[[str, list[Trial]], None]
 _DIRECTIONS = {"min": True, "minimize": True, "max": False, "maximize": False}
 
 
+class _Overtaken(Exception):
+    """Another process added a trial while a suggestion was computed: compute it again."""
+
+
 class Experiment:
     """An optimization experiment saved as ``<name>.axnb.json`` next to the notebook.
 
     Args:
-        name: short name; also the default file name.
+        name: short name (at most 200 characters, no path separators or control
+            characters); also the default file name.
         parameters: ``axnb.Range/Int/Choice/Fixed`` or Ax-style dicts.
         constraints: linear parameter constraints such as ``"x1 - x2 >= 1"`` or
             ``"w1 + w2 + w3 == 1"``.
@@ -75,8 +83,10 @@ class Experiment:
         seed: same seed and same data give the same suggestions, in any process.
         initial_trials: space-filling trials before the model takes over (None: a default
             that depends on the number of parameters).
-        overwrite: start afresh even if the file exists with another configuration (the old
-            file is kept as ``<file>.bak``). Default: resume, or raise if it differs.
+        overwrite: start a new, empty experiment whatever the file holds (another
+            configuration or the same one); the old experiment is kept as a backup,
+            ``<file>.bak-<UTC time>``, which never replaces another backup. Default: resume
+            the file's experiment, or raise if its configuration differs.
     """
 
     def __init__(
@@ -93,22 +103,29 @@ class Experiment:
         initial_trials: int | None = None,
         overwrite: bool = False,
     ) -> None:
+        # Every argument is checked here, before anything touches the disk.
         self.name = _check_name(name)
         self.space = SearchSpace.build(parameters, constraints or ())
         self.objectives = _parse_objectives(objective, minimize, objectives)
         self.outcome_constraints = _parse_outcome_constraints(
             outcome_constraints, self.objectives, self.space
         )
+        _check_metric_names(self.metrics, self.space)
         self.seed = _check_optional_int(seed, "seed", minimum=0)
         self.initial_trials = _check_optional_int(initial_trials, "initial_trials", minimum=0)
+        overwrite = _check_flag(overwrite, "overwrite")
         self.path = _resolve_path(path, self.name)
+        _check_feasible(self.space)
         self._trials: list[Trial] = []
         self._rounds: list[dict[str, Any]] = []
         self._lock = threading.RLock()
         self._listeners: list[Listener] = []
         self._engine: Engine | None = None
         self._revision = 0
-        self._signature: tuple[int, int, int] | None = None
+        self._uid: str | None = None
+        self._mark = storage.Mark()
+        self._owners: dict[int, dict[str, Any]] = {}
+        self._lines: list[str | None] = []
         self._open(overwrite)
 
     # ----------------------------------------------------------------- configuration
@@ -193,21 +210,17 @@ class Experiment:
 
         ``suggest()`` returns one Trial; ``suggest(n=4)`` a list of 4 distinct Trials.
         ``fixed={"opt": "adam"}`` pins parameters. Running trials are pending: new
-        suggestions avoid them.
+        suggestions avoid them, those of other kernels on the same file included (a
+        suggestion is computed again if another kernel added a trial meanwhile), so two
+        kernels suggesting at once get different points.
         """
         count = 1 if n is None else _check_count(n)
         pinned: dict[str, Value] = {}
         if fixed:
             checked = self.space.validate(fixed, partial=True, check_constraints=False)
             pinned = {k: checked[k] for k in fixed}
-        with self._lock:
-            self._sync()
-            suggestions = self.engine.suggest(list(self._trials), count, pinned)
-            new = [
-                Trial(index=-1, parameters=self.space.validate(s.parameters), source=s.source)
-                for s in suggestions
-            ]
-            added = self._transact("suggest", lambda: ([], new))
+        self.engine.check_distinct(count, pinned)  # n distinct trials, or a clear error
+        added = self._suggest(count, pinned)
         return added[0] if n is None else added
 
     def suggest_arms(
@@ -259,6 +272,7 @@ class Experiment:
         trial = Trial(index=-1, parameters=params, source="manual")
         if result is not None:
             trial.result, trial.counts = normalize(result, self.metrics, self.objective.metric)
+            _check_result_metrics(trial.result, self)
             trial.status = COMPLETED
             trial.completed_at = trial.created_at
         return self._transact("attach", lambda: ([], [trial]))[0]
@@ -269,6 +283,7 @@ class Experiment:
         scalars are fine. An arm of a bandit round needs its uncertainty: ``(mean, sem)`` or a
         ``Rate``."""
         normalized, counts = normalize(result, self.metrics, self.objective.metric)
+        _check_result_metrics(normalized, self)
 
         def op() -> tuple[list[Trial], list[Trial]]:
             trial = self._require_running(index, "complete")
@@ -363,7 +378,7 @@ class Experiment:
         if any(t.batch is not None for t in trials) and not self.is_multi_objective:
             from axnb.rounds import best_arm, latest_window
 
-            return best_arm(self, trials, latest_window(self.rounds))
+            return _warn_if_infeasible(self, best_arm(self, trials, latest_window(self.rounds)))
         if self.is_multi_objective:
             raise ValueError(
                 f"Experiment '{self.name}' has several objectives "
@@ -373,7 +388,7 @@ class Experiment:
         found = self.engine.best(trials)
         if found is None:  # pragma: no cover - engine returns a best when data exist
             raise TrialError("No completed trial to choose the best from.")
-        return found
+        return _warn_if_infeasible(self, found)
 
     def pareto(self) -> list[tuple[dict[str, Value], Result]]:
         """Non-dominated completed trials as ``(parameters, values)`` (one objective: the best)."""
@@ -392,6 +407,7 @@ class Experiment:
         checked = [self.space.validate(p, check_constraints=False) for p in points]
         trials = self._completed_or_raise()
         predicted = self.engine.predict(trials, checked)
+        _check_finite_predictions(predicted)
         return {m: ([float(v) for v in means], [float(v) for v in sems])
                 for m, (means, sems) in predicted.items()}
 
@@ -428,6 +444,7 @@ class Experiment:
         executor: Any = None,
         background: bool = False,
         progress: bool = True,
+        stale: str = "abandon",
     ) -> RunHandle | None:
         """Evaluate ``f`` on ``trials`` new suggestions, ``parallel`` at a time.
 
@@ -435,11 +452,17 @@ class Experiment:
         client's ``get_executor()``). An exception in ``f`` fails that trial (traceback kept
         in ``trial.reason``) and the loop goes on. ``background=True`` returns a handle with
         ``wait()``, ``stop()`` and ``done`` at once.
+
+        ``stale``: what to do first with trials a loop left running when its process ended
+        (a killed or restarted kernel; see ``exp.stale()``): ``"abandon"`` them (the
+        default, with a warning), ``"rerun"`` them (evaluate ``f`` on their parameters again;
+        they count towards ``trials``), or ``"keep"`` them running. Trials of a loop that
+        still runs, in another kernel, and ask/tell trials are never touched.
         """
         from axnb.loop import run
 
         return run(self, f, trials=trials, parallel=parallel, executor=executor,
-                   background=background, progress=progress)
+                   background=background, progress=progress, stale=stale)
 
     # ----------------------------------------------------------------- views
     @property
@@ -493,34 +516,234 @@ class Experiment:
                 warnings.warn(f"axnb: listener {listener!r} raised {e!r}", stacklevel=3)
 
     # ----------------------------------------------------------------- persistence
+    # The files, how a change is written and what a reader sees: axnb/storage.py. Here, in
+    # memory besides the trials: ``_owners`` (index -> the process whose loop runs the trial),
+    # ``_lines`` (index -> the trial's encoded JSON line; None until a whole-file write needs
+    # it), the experiment's ``_uid`` and ``_revision``, and ``_mark``: how much of the files
+    # this object has read or written, so that picking up another process's change reads just
+    # that change.
+
     def save(self) -> Path:
-        """Write the experiment to its file now (it is also saved after every change)."""
-        with self._lock, storage.file_lock(self.path):
-            self._refresh()
-            self._write(self._trials)
+        """Write the whole experiment to its JSON file now.
+
+        Every change is saved as it is made; ``save()`` also folds a big experiment's change
+        log (``<file>.journal``) into the JSON file, so that a plain JSON reader sees all of
+        it. After a ``ConflictError`` (the file was replaced behind this kernel's back, e.g. by
+        ``overwrite=True`` in another kernel) it writes this kernel's experiment back; what
+        the file held is kept as a backup, ``<file>.bak-<time>``.
+        """
+        with self._lock, storage.lock(self.path):
+            storage.cleanup(self.path)
+            try:
+                self._refresh()
+            except (ConflictError, CorruptFileError):
+                storage.check_writable(self.path)
+                self._set_aside_file()
+                self._revision += 1
+            self._fold()
         return self.path
 
+    def stale(self, older_than: float | timedelta | None = None) -> list[Trial]:
+        """Running trials that nothing is going to finish.
+
+        By default: the trials started by a ``run()`` or ``optimize()`` loop whose process has
+        ended (a kernel killed or restarted in mid-evaluation) on this machine. Trials of a
+        loop that still runs, in this kernel or another, are never included. With
+        ``older_than`` (seconds, or a ``timedelta``) also every other running trial created at
+        least that long ago: ask/tell trials from ``suggest()`` or ``attach()`` (never stale
+        otherwise: a person may still be measuring them) and trials of loops on other
+        machines (whose processes axnb cannot see).
+        """
+        limit = self._age(older_than)
+        with self._lock:
+            self._sync()
+            return self._stale(limit)
+
+    def abandon_stale(
+        self, older_than: float | timedelta | None = None, reason: str | None = None
+    ) -> list[Trial]:
+        """Abandon the ``stale(older_than)`` trials, in one change, and return them.
+
+        ``run()`` and ``optimize()`` do this for loop trials before they start
+        (``stale="abandon"``, their default; ``stale="rerun"`` evaluates them again).
+        Ask/tell trials are abandoned only by age: ``exp.abandon_stale(older_than=86400)``.
+        """
+        limit = self._age(older_than)
+
+        def op() -> tuple[list[Trial], list[Trial]]:
+            return [replace(t, status=ABANDONED, reason=_text(reason) or self._why_stale(t))
+                    for t in self._stale(limit)], []
+
+        return self._transact("abandon", op)
+
+    def _claim_stale(self, owner: dict[str, Any], most: int) -> list[Trial]:
+        """Make ``owner`` the owner of up to ``most`` stale loop trials, atomically, to run
+        them again (``run(stale="rerun")``); two processes never claim the same trial."""
+
+        def op() -> tuple[list[Trial], list[Trial]]:
+            return [replace(t) for t in self._stale(None)[:most]], []
+
+        return self._transact("suggest", op, owner=owner)
+
+    def _stale(self, limit: timedelta | None) -> list[Trial]:
+        alive: dict[tuple[Any, ...], bool | None] = {}
+        cutoff = None if limit is None else now() - limit
+        out = []
+        for t in self._trials:
+            if t.status != RUNNING:
+                continue
+            owner = self._owners.get(t.index)
+            if owner is not None:
+                key = (owner.get("host"), owner.get("pid"), owner.get("start"))
+                if key not in alive:
+                    alive[key] = storage.owner_alive(owner)
+                if alive[key] is True:
+                    continue
+                if alive[key] is False:
+                    out.append(t)
+                    continue
+            created = t.created_at if t.created_at.tzinfo else t.created_at.replace(tzinfo=UTC)
+            if cutoff is not None and created <= cutoff:
+                out.append(t)
+        return out
+
+    def _why_stale(self, t: Trial) -> str:
+        owner = self._owners.get(t.index)
+        if owner is not None and storage.owner_alive(owner) is False:
+            return (f"stale: the loop that ran it (process {owner.get('pid')} on "
+                    f"{owner.get('host')}) ended before it finished")
+        return f"stale: still running, created at {t.created_at.isoformat(timespec='seconds')}"
+
+    @staticmethod
+    def _age(older_than: Any) -> timedelta | None:
+        if older_than is None:
+            return None
+        if isinstance(older_than, timedelta):
+            age = older_than
+        else:
+            seconds = plain(older_than)
+            if (isinstance(seconds, bool) or not isinstance(seconds, (int, float))
+                    or not math.isfinite(seconds)):
+                raise ValueError(f"older_than must be a number of seconds or a timedelta, got "
+                                 f"{older_than!r}.")
+            age = timedelta(seconds=seconds)
+        if age < timedelta(0):
+            raise ValueError(f"older_than must not be negative, got {older_than!r}.")
+        return age
+
+    def _suggest(
+        self, count: int, pinned: Mapping[str, Value], owner: dict[str, Any] | None = None,
+        limit: int | None = None,
+    ) -> list[Trial]:
+        """Compute and record up to ``count`` suggestions; ``owner``: the loop process that
+        will run them; ``limit``: at most that many trials that are not abandoned, in all
+        (``optimize``'s ``total_trials``, exact with several kernels).
+
+        The suggestion is computed from the trials in the file, with other processes' running
+        trials pending, and recorded only if no trial was added to the file meanwhile. The
+        first attempt computes without holding the file lock (a suggestion can take seconds,
+        and other kernels keep completing trials meanwhile); if another process added a trial
+        in the meantime, the second attempt holds the lock from reading the file to writing
+        the suggestion, so it cannot be overtaken. Hence no two kernels get the same point,
+        and the lock is held for a whole suggestion only when two of them collide.
+        """
+        with self._lock:
+            for locked in (False, True):
+                with storage.lock(self.path) if locked else contextlib.nullcontext():
+                    self._sync()
+                    seen, want = len(self._trials), count
+                    if limit is not None:
+                        want = min(count, limit - sum(t.status != ABANDONED
+                                                      for t in self._trials))
+                    if want <= 0:
+                        return []
+                    suggestions = self.engine.suggest(list(self._trials), want, pinned)
+                    new = [Trial(index=-1, parameters=self.space.validate(s.parameters),
+                                 source=s.source) for s in suggestions]
+                    try:
+                        return self._transact("suggest", partial(self._unless_added, seen, new),
+                                              owner=owner)
+                    except _Overtaken:
+                        continue
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    def _unless_added(self, seen: int, new: list[Trial]) -> tuple[list[Trial], list[Trial]]:
+        if len(self._trials) != seen:
+            raise _Overtaken
+        return [], new
+
     def _open(self, overwrite: bool) -> None:
-        with self._lock, storage.file_lock(self.path):
-            if self.path.exists():
-                data = storage.read(self.path)
-                differences = self._differences(data["config"])
-                if differences and not overwrite:
-                    raise ConfigurationMismatchError(
-                        f"{self.path} holds experiment '{data['config'].get('name')}' with a "
-                        f"different configuration:\n  - " + "\n  - ".join(differences) +
-                        "\nTo resume it as saved: axnb.load(path). To start a new experiment: "
-                        "use another name or path=, or pass overwrite=True (the old file is "
-                        "kept as .bak)."
-                    )
+        """Resume the experiment in the file, or start one (with the lock held throughout)."""
+        with self._lock, storage.lock(self.path):
+            storage.cleanup(self.path)
+            state, unreadable = _handed_over(self.path), False
+            if state is None and self.path.exists():
+                try:
+                    state = storage.read_state(self.path)
+                except CorruptFileError:
+                    if not overwrite:
+                        raise
+                    unreadable = True
+            if state is not None and not overwrite:
+                differences = self._differences(state.data["config"])
                 if differences:
-                    os.replace(self.path, f"{self.path}.bak")
-                else:
-                    self._adopt(data)
-                    return
+                    raise ConfigurationMismatchError(
+                        f"{self.path} holds experiment '{state.data['config'].get('name')}' "
+                        f"with a different configuration:\n  - " + "\n  - ".join(differences)
+                        + "\nTo resume it as saved: axnb.load(path). To start a new "
+                        "experiment: use another name or path=, or pass overwrite=True (the "
+                        "old experiment is kept as a backup, <file>.bak-<time>)."
+                    )
+                self._adopt(state)
+                return
+            if state is None and not unreadable and not overwrite:
+                self._refuse_to_shadow_a_backup()
+            # A new experiment. What the file holds is set aside first, under a new name: the
+            # file itself is replaced atomically, so at every instant one of them is complete.
+            storage.check_writable(self.path)
+            if unreadable:
+                storage.backup_unreadable(self.path)
+            elif state is not None:
+                self._set_aside(state)
             if self.seed is None:
                 self.seed = secrets.randbelow(2**31)
-            self._write([])
+            self._uid = storage.new_uid()
+            self._revision = 1
+            self._mark = storage.write_snapshot(self.path, self._head(1), [])
+
+    def _refuse_to_shadow_a_backup(self) -> None:
+        """No file, but a backup of this very experiment next to it: say so rather than start
+        an empty experiment the user would take for the old one."""
+        for backup in reversed(storage.backups(self.path)):
+            try:
+                data = storage.read(backup)
+            except (CorruptFileError, OSError):
+                continue
+            if data["trials"] and not self._differences(data["config"]):
+                raise ConflictError(
+                    f"{self.path} does not exist, but {backup.name} next to it holds this "
+                    f"experiment with {len(data['trials'])} trials (set aside by "
+                    f"overwrite=True, or left by an axnb before 0.2 that was interrupted while "
+                    f"overwriting). Nothing was written. To continue it, rename it to "
+                    f"{self.path.name} and run this again; to start a new experiment anyway, "
+                    f"pass overwrite=True (the backup stays)."
+                )
+
+    def _set_aside(self, state: storage.State) -> Path | None:
+        """Keep an experiment read from the file as a new backup (None: it has no trials)."""
+        if not state.data["trials"] and not state.data.get("rounds"):
+            return None
+        return storage.backup(self.path, storage.dumps(state.data))
+
+    def _set_aside_file(self) -> Path | None:
+        """Keep what the file holds now as a new backup (its bytes if it cannot be read)."""
+        if not self.path.exists():
+            return None
+        try:
+            state = storage.read_state(self.path)
+        except CorruptFileError:
+            return storage.backup_unreadable(self.path)
+        return self._set_aside(state)
 
     def _differences(self, saved: Mapping[str, Any]) -> list[str]:
         mine = self.config()
@@ -550,101 +773,235 @@ class Experiment:
                 out.append(f"{key}: file has {saved.get(key)!r}, now {mine[key]!r}")
         return out
 
-    def _adopt(self, data: Mapping[str, Any]) -> None:
-        config = data["config"]
+    def _adopt(self, state: storage.State) -> None:
+        config = state.data["config"]
         if self.seed is None:
             self.seed = config.get("seed")
         if self.initial_trials is None:
             self.initial_trials = config.get("initial_trials")
-        self._load_trials(data)
+        self._load_trials(state.data, state.mark, state.lines)
 
-    def _load_trials(self, data: Mapping[str, Any]) -> None:
-        try:
-            loaded = [Trial.from_dict(d) for d in data["trials"]]
-        except (KeyError, TypeError, ValueError, IndexError) as e:
-            raise CorruptFileError(
-                f"Cannot read the trials in {self.path} ({e!r}). The file was left untouched."
-            ) from None
-        if [t.index for t in loaded] != list(range(len(loaded))):
-            raise CorruptFileError(
-                f"Trials in {self.path} are not numbered 0..{len(loaded) - 1}. The file was "
-                f"left untouched."
-            )
-        for t in loaded[: len(self._trials)]:
-            vars(self._trials[t.index]).update(vars(t))
-        self._trials.extend(loaded[len(self._trials):])
+    def _load_trials(
+        self, data: Mapping[str, Any], mark: storage.Mark,
+        lines: list[str | None] | None = None,
+    ) -> None:
+        """Take every trial from ``data`` (a whole file, journal applied; ``lines``: their
+        text in the file, where known); Trial objects this kernel already has are updated in
+        place."""
+        with storage.gc_paused():
+            try:
+                loaded = [Trial.from_dict(d) for d in data["trials"]]
+            except (KeyError, TypeError, ValueError, IndexError, AttributeError) as e:
+                raise CorruptFileError(
+                    f"Cannot read the trials in {self.path} ({e!r}). The file was left "
+                    f"untouched."
+                ) from None
+            if any(t.index != i for i, t in enumerate(loaded)):
+                raise CorruptFileError(
+                    f"Trials in {self.path} are not numbered 0..{len(loaded) - 1}. The file was "
+                    f"left untouched."
+                )
+            for t in loaded[: len(self._trials)]:
+                vars(self._trials[t.index]).update(vars(t))
+            self._trials.extend(loaded[len(self._trials):])
+        self._owners = {i: dict(d["owner"]) for i, d in enumerate(data["trials"])
+                        if isinstance(d.get("owner"), dict)}
+        self._lines = (list(lines) if lines is not None and len(lines) == len(self._trials)
+                       else [None] * len(self._trials))
         self._rounds = [dict(r) for r in data.get("rounds", [])]
         self._revision = int(data.get("revision", 0))
-        self._signature = storage.signature(self.path)
+        self._uid = data.get("uid")
+        self._mark = mark
+
+    def _apply_entries(self, entries: list[dict[str, Any]], mark: storage.Mark) -> None:
+        """Apply journal entries another process wrote (read with ``storage.read_tail``)."""
+        try:
+            parsed = [[(Trial.from_dict(d), d.get("owner")) for d in e["trials"]]
+                      for e in entries]
+        except (KeyError, TypeError, ValueError, IndexError, AttributeError) as e:
+            raise CorruptFileError(
+                f"Cannot read a change in {storage.journal_path(self.path)} ({e!r}). The file "
+                f"was left untouched."
+            ) from None
+        for entry, trials in zip(entries, parsed):
+            for t, owner in trials:
+                if t.index < len(self._trials):
+                    vars(self._trials[t.index]).update(vars(t))
+                    self._lines[t.index] = None
+                elif t.index == len(self._trials):
+                    self._trials.append(t)
+                    self._lines.append(None)
+                else:
+                    raise CorruptFileError(
+                        f"{storage.journal_path(self.path)} writes trial {t.index}, but the "
+                        f"experiment has {len(self._trials)} trials. The file was left "
+                        f"untouched."
+                    )
+                if isinstance(owner, dict):
+                    self._owners[t.index] = dict(owner)
+                else:
+                    self._owners.pop(t.index, None)
+            self._rounds.extend(dict(r) for r in entry.get("rounds", []))
+            self._revision = entry["revision"]
+        self._mark = mark
 
     def _sync(self) -> None:
-        """Pick up changes another process wrote to the file (cheap when there are none)."""
-        if storage.signature(self.path) != self._signature:
-            with storage.file_lock(self.path):
+        """Pick up changes another process wrote to the file (two ``stat`` calls when there
+        are none; only the new lines of the change log when there are)."""
+        if storage.changed(self.path, self._mark):
+            with storage.lock(self.path):
                 changed = self._refresh()
             if changed:
                 self._notify("reload", list(self._trials))
 
     def _refresh(self) -> bool:
-        """Reload from the file if it changed since we last read or wrote it (lock held)."""
-        sig = storage.signature(self.path)
-        if sig is None or sig == self._signature:
+        """Read what another process wrote since we last read or wrote (lock held)."""
+        if not storage.changed(self.path, self._mark):
             return False
-        data = storage.read(self.path)
+        tail = storage.read_tail(self.path, self._mark, self._revision)
+        if tail is not None:
+            entries, mark = tail
+            self._apply_entries(entries, mark)
+            return bool(entries)
+        if not self.path.exists():  # deleted: the next change writes the whole file again
+            self._mark = storage.Mark(journal=storage.journal_signature(self.path), stale=True)
+            return False
+        state = storage.read_state(self.path)
+        self._check_same_experiment(state.data)
+        self._load_trials(state.data, state.mark, state.lines)
+        return True
+
+    def _check_same_experiment(self, data: Mapping[str, Any]) -> None:
+        """Refuse to merge a file that no longer holds this kernel's experiment."""
+        advice = (
+            f" This kernel's {len(self._trials)} trials are intact, in memory. To write them "
+            f"back, call exp.save(): what the file holds now is kept as a backup, "
+            f"{self.path.name}.bak-<time>. To continue with the file's experiment instead: "
+            f"exp = axnb.load({str(self.path)!r})."
+        )
+        uid, revision, count = data.get("uid"), data.get("revision", 0), len(data["trials"])
+        if self._uid is not None and uid is not None and uid != self._uid:
+            raise ConflictError(
+                f"{self.path} now holds another experiment: it was started afresh "
+                f"(overwrite=True) or replaced, by another kernel or process." + advice
+            )
         if self._differences(data["config"]):
             raise ConflictError(
                 f"{self.path} was re-created by another process with a different "
-                f"configuration; this Experiment object is stale. Re-create it or axnb.load() "
-                f"the file."
+                f"configuration." + advice
             )
-        if len(data["trials"]) < len(self._trials):
+        if count < len(self._trials) or (isinstance(revision, int) and revision < self._revision):
             raise ConflictError(
-                f"{self.path} now has fewer trials ({len(data['trials'])}) than this kernel "
-                f"knows ({len(self._trials)}): it was replaced by another process. Call "
-                f"exp.save() to write this kernel's trials back, or axnb.load() the file."
+                f"{self.path} was replaced by an older copy: it has {count} trials (revision "
+                f"{revision}), this kernel knows {len(self._trials)} (revision "
+                f"{self._revision})." + advice
             )
-        self._load_trials(data)
-        return True
 
-    def _write(self, trials: list[Trial], rounds: list[dict[str, Any]] | None = None) -> None:
+    def _head(self, revision: int) -> dict[str, Any]:
+        if self._uid is None:  # a file from before uids: it gets one at its next write
+            self._uid = storage.new_uid()
+        return {"revision": revision, "saved_at": now().isoformat(), "uid": self._uid,
+                "config": self.config()}
+
+    def _record(self, trial: Trial, owners: Mapping[int, dict[str, Any]] | None = None
+                ) -> dict[str, Any]:
+        d = trial.to_dict()
+        owner = (self._owners if owners is None else owners).get(trial.index)
+        if owner:
+            d["owner"] = owner
+        return d
+
+    def _all_lines(self, new: Mapping[int, str], count: int) -> list[str]:
+        """Every trial's JSON line: ``new`` ones, cached ones, the others encoded now."""
+        lines = [*self._lines, *[None] * (count - len(self._lines))]
+        for i, text in new.items():
+            lines[i] = text
+        for i, text in enumerate(lines):
+            if text is None:
+                lines[i] = storage.encode(self._record(self._trials[i]))
+        return lines
+
+    def _whole_file_writes(self) -> bool:
+        """Whether a change rewrites the whole JSON file (a small experiment, or no JSON file
+        to continue) rather than append to the journal."""
+        m = self._mark
+        return (m.snapshot is None or self._uid is None or m.base is None
+                or m.size < storage.SNAPSHOT_LIMIT)
+
+    def _commit(
+        self, changed: list[Trial], added: list[Trial], rounds: list[dict[str, Any]],
+        owner: dict[str, Any] | None,
+    ) -> None:
+        """Write one change (lock held, file just read), then remember what was written; the
+        caller applies the trials in memory. Nothing is remembered if the write fails."""
+        start = len(self._trials)
+        for k, t in enumerate(added):
+            t.index = start + k
+        touched = [*changed, *added]
+        owners = dict(self._owners)
+        if owner is not None:
+            owners.update((t.index, dict(owner)) for t in touched)
+        lines = {t.index: storage.encode(self._record(t, owners)) for t in touched}
         revision = self._revision + 1
-        state: dict[str, Any] = {
-            "revision": revision,
-            "saved_at": now().isoformat(),
-            "config": self.config(),
-            "trials": [t.to_dict() for t in trials],
-        }
-        rounds = self._rounds if rounds is None else rounds
-        if rounds:
-            state["rounds"] = rounds
-        storage.write_atomic(self.path, storage.dumps(state))
-        self._revision = revision
-        self._signature = storage.signature(self.path)
+        if self._whole_file_writes():
+            every = self._all_lines(lines, start + len(added))
+            mark = storage.write_snapshot(self.path, self._head(revision), every,
+                                          [*self._rounds, *rounds])
+            self._lines = every
+        else:
+            line = storage.journal_entry(self._uid, self._mark.base, revision,
+                                         list(lines.values()), rounds)
+            mark = storage.append_journal(self.path, self._mark, line)
+            self._lines.extend([None] * len(added))
+            for i, text in lines.items():
+                self._lines[i] = text
+        self._owners, self._mark, self._revision = owners, mark, revision
+        self._rounds = [*self._rounds, *rounds]
 
-    def _transact(self, event: str, op: Callable[[], tuple]) -> list[Trial]:
-        """Validate and apply a change: merge the file, run ``op`` (which validates and returns
-        updated copies and new trials, and for a bandit round its record), write, then apply
-        in memory and notify."""
+    def _fold(self) -> None:
+        """Write the whole JSON file from memory, folding the journal in (lock held, file just
+        read)."""
+        lines = self._all_lines({}, len(self._trials))
+        self._mark = storage.write_snapshot(self.path, self._head(self._revision), lines,
+                                            self._rounds)
+        self._lines = lines
+
+    def _fold_journal(self) -> None:
+        """Fold the journal into the JSON file if there is one (end of a ``run``)."""
+        with self._lock, storage.lock(self.path):
+            self._refresh()
+            if self._mark.journal is not None:
+                self._fold()
+
+    def _transact(
+        self, event: str, op: Callable[[], tuple], owner: dict[str, Any] | None = None
+    ) -> list[Trial]:
+        """Validate and apply a change: read what other processes wrote, run ``op`` (which
+        validates and returns updated copies and new trials, and for a bandit round its
+        record), write, then apply in memory and notify. ``owner``: the loop process that
+        runs the trials this change touches."""
+        touched: list[Trial] = []
         with self._lock:
-            with storage.file_lock(self.path):
+            with storage.lock(self.path):
                 reloaded = self._refresh()
                 changed, added, *record = op()
-                trials = list(self._trials)
-                for t in changed:
-                    trials[t.index] = t
-                for t in added:
-                    t.index = len(trials)
-                    trials.append(t)
-                rounds = self._rounds + record
-                self._write(trials, rounds)
-                self._rounds = rounds
-                for t in changed:
-                    vars(self._trials[t.index]).update(vars(t))
-                self._trials.extend(added)
-                touched = [self._trials[t.index] for t in changed] + added
+                if changed or added or record:
+                    self._commit(changed, added, record, owner)
+                    for t in changed:
+                        vars(self._trials[t.index]).update(vars(t))
+                    self._trials.extend(added)
+                    touched = [self._trials[t.index] for t in changed] + added
+                    m = self._mark
+                    if m.journal is not None and m.offset > max(m.size, storage.SNAPSHOT_LIMIT):
+                        try:  # the journal outgrew the JSON file: fold it in
+                            self._fold()
+                        except OSError as e:  # the change itself is saved, in the journal
+                            warnings.warn(f"axnb: could not rewrite {self.path} ({e}); the "
+                                          f"change is saved in its journal.", stacklevel=3)
             if reloaded:
                 self._notify("reload", list(self._trials))
-        self._notify(event, touched)
+        if touched:
+            self._notify(event, touched)
         return touched
 
     # ----------------------------------------------------------------- display
@@ -689,20 +1046,51 @@ def best_observed(exp: Experiment, trials: list[Trial] | None = None) -> float |
 
 
 def load(path: str | os.PathLike[str]) -> Experiment:
-    """Reopen a saved experiment from its JSON file."""
+    """Reopen a saved experiment from its JSON file (and its change log, if it has one)."""
     path = Path(path).expanduser().resolve()
     if not path.exists():
-        raise FileNotFoundError(f"No experiment file at {path}.")
-    data = storage.read(path)
-    try:
-        return Experiment.from_config(data["config"], path=path)
-    except (KeyError, TypeError) as e:
-        raise CorruptFileError(
-            f"Cannot read the configuration in {path} ({e!r}). The file was left untouched."
-        ) from None
+        found = storage.backups(path)
+        hint = f" Backups next to it: {', '.join(p.name for p in found)}." if found else ""
+        raise FileNotFoundError(f"No experiment file at {path}.{hint}")
+    with storage.gc_paused(), storage.lock(path):
+        state = storage.read_state(path)
+        _HANDOVER.state = (path, state)  # read once: Experiment() takes it under this lock
+        try:
+            return Experiment.from_config(state.data["config"], path=path)
+        except (KeyError, TypeError) as e:
+            raise CorruptFileError(
+                f"Cannot read the configuration in {path} ({e!r}). The file was left "
+                f"untouched."
+            ) from None
+        finally:
+            _HANDOVER.state = None
+
+
+_HANDOVER = threading.local()
+
+
+def _handed_over(path: Path) -> storage.State | None:
+    """The file ``load`` has just read (with the lock still held), if it is ``path``."""
+    held = getattr(_HANDOVER, "state", None)
+    if held is None or held[0] != path:
+        return None
+    _HANDOVER.state = None
+    return held[1]
 
 
 # --------------------------------------------------------------------- argument checks
+#: Longest experiment name (characters, and bytes in UTF-8): it becomes the file name
+#: ``<name>.axnb.json``, plus a temporary-file prefix and suffix, within the usual 255 bytes.
+MAX_NAME = 200
+#: Most that axnb adds to the file name for the files it puts next to it: a temporary file
+#: (".", ".XXXXXXXX.tmp"), a backup and its journal (".bak-20260101T120000Z-2.journal").
+_NAME_OVERHEAD = 32
+#: Columns of ``to_dataframe()`` besides parameters and metrics.
+_TRIAL_COLUMNS = ("index", "status", "source", "created_at", "completed_at", "reason")
+_WINDOWS_RESERVED = {"CON", "PRN", "AUX", "NUL", *(f"COM{i}" for i in range(1, 10)),
+                     *(f"LPT{i}" for i in range(1, 10))}
+
+
 def _check_name(name: Any) -> str:
     if not isinstance(name, str) or not name.strip():
         raise ValueError(f"Experiment name must be a non-empty string, got {name!r}.")
@@ -711,7 +1099,151 @@ def _check_name(name: Any) -> str:
             f"Experiment name {name!r} contains a path separator: give a plain name and put "
             f"the folder in path=."
         )
+    check_text(name, "Experiment name", ValueError)
+    size = len(name.encode("utf-8"))
+    if len(name) > MAX_NAME or size > MAX_NAME:
+        raise ValueError(
+            f"Experiment name {short_repr(name, 60)} is {len(name)} characters ({size} bytes "
+            f"in UTF-8) long: use at most {MAX_NAME}. It becomes the file name "
+            f"'<name>{storage.SUFFIX}', and file systems refuse longer names."
+        )
+    control = [ch for ch in name if ord(ch) < 32 or ord(ch) == 127]
+    if control:
+        raise ValueError(
+            f"Experiment name {name!r} contains the control character {control[0]!r}: it "
+            f"becomes a file name; use letters, digits, spaces, '-', '_' or '.'."
+        )
+    if os.name == "nt":  # pragma: no cover - Windows file-name rules
+        bad = sorted({ch for ch in name if ch in '<>:"|?*'})
+        if bad or name.rstrip(" .") != name or name.split(".")[0].upper() in _WINDOWS_RESERVED:
+            raise ValueError(
+                f"Experiment name {name!r} is not a valid Windows file name ("
+                f"{'it contains ' + ''.join(bad) if bad else 'reserved name or trailing dot'}"
+                f"): use letters, digits, spaces, '-', '_' or '.'."
+            )
     return name
+
+
+def _check_path(path: Path) -> None:
+    """Refuse a file path the file system would refuse (a component too long, characters it
+    cannot encode), before anything is written; room is left for the temporary file and the
+    ``.lock`` file that go next to it."""
+    try:
+        encoded = os.fsencode(path)
+    except UnicodeEncodeError as e:
+        raise ValueError(
+            f"Experiment path {short_repr(str(path), 80)} contains {e.object[e.start:e.end]!r}, "
+            f"which the file system cannot encode: use another path= or name."
+        ) from None
+    limit, total = 255, 4096
+    with contextlib.suppress(OSError, ValueError, AttributeError):
+        folder = next(p for p in [path, *path.parents] if p.exists())
+        limit = os.pathconf(folder, "PC_NAME_MAX")
+        total = os.pathconf(folder, "PC_PATH_MAX")
+    parts = path.parts
+    for i, part in enumerate(parts):
+        size = len(os.fsencode(part))
+        room = limit - (_NAME_OVERHEAD if i == len(parts) - 1 else 0)
+        if size > room:
+            raise ValueError(
+                f"Experiment path component {short_repr(part, 60)} is {size} bytes long: the "
+                f"file system allows {limit} per name (and axnb needs {_NAME_OVERHEAD} more "
+                f"for the temporary and backup files next to it). Use a shorter name or path=."
+            )
+    if len(encoded) + _NAME_OVERHEAD >= total:
+        raise ValueError(
+            f"Experiment path {short_repr(str(path), 80)} is {len(encoded)} bytes long: the "
+            f"file system allows {total}. Use a shorter path=."
+        )
+
+
+def _check_flag(value: Any, what: str) -> bool:
+    """``True``/``False`` (numpy bools, 0 and 1 too); ``"false"`` is refused, not read as true."""
+    value = plain(value)
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, int) and value in (0, 1):
+        return bool(value)
+    raise ValueError(
+        f"{what} must be True or False, got {short_repr(value)} ({type(value).__name__}); a "
+        f"string such as 'false' would read as true. Pass {what}=True or {what}=False."
+    )
+
+
+def _check_metric_names(metrics: Iterable[str], space: SearchSpace, extra: bool = False) -> None:
+    """Refuse metric names that would share a ``to_dataframe()`` column with a parameter, a
+    trial field or another metric's ``<metric>_sem`` column."""
+    metrics = list(metrics)
+    for m in metrics:
+        what = "Result metric" if extra else "Metric"
+        clash = None
+        if m in space:
+            clash = f"the name of parameter '{m}'"
+        elif m in _TRIAL_COLUMNS:
+            clash = f"the name of the trials' '{m}' column"
+        elif f"{m}_sem" in space:
+            clash = f"a standard-error column '{m}_sem' named like parameter '{m}_sem'"
+        elif m.endswith("_sem") and m[:-4] in metrics:
+            clash = f"the name of the standard-error column of metric '{m[:-4]}'"
+        if clash is not None:
+            raise ValueError(
+                f"{what} '{m}' has {clash}: exp.to_dataframe() has one column per parameter "
+                f"and two per metric ('<metric>' and '<metric>_sem'), so one would overwrite "
+                f"the other. Rename the metric (e.g. '{m}_value')."
+            )
+
+
+def _check_result_metrics(result: Result, exp: Experiment) -> None:
+    """The extra metrics of a result (beyond the experiment's) follow the same naming rules."""
+    extra = [m for m in result if m not in exp.metrics]
+    if extra:
+        _check_metric_names([*exp.metrics, *extra], exp.space, extra=True)
+
+
+def _warn_if_infeasible(
+    exp: Experiment, found: tuple[dict[str, Value], Result]
+) -> tuple[dict[str, Value], Result]:
+    """``found``, with a warning when its values violate an outcome constraint: then no
+    completed trial met them all, and ``best()`` fell back to the least-violating one."""
+    values = found[1]
+    broken = [
+        f"{c.metric} = {values[c.metric][0]:.6g} (needs {c.op} {c.bound:.6g})"
+        for c in exp.outcome_constraints
+        if c.metric in values and not c.satisfied(values[c.metric][0])
+    ]
+    if broken:
+        warnings.warn(
+            f"axnb: no completed trial of '{exp.name}' meets every outcome constraint "
+            f"{[c.text for c in exp.outcome_constraints]}; best() returns the least-violating "
+            f"one, which is infeasible: {', '.join(broken)}. Relax the constraints or run "
+            f"more trials.",
+            UserWarning, stacklevel=3,
+        )
+    return found
+
+
+def _check_finite_predictions(predicted: Mapping[str, tuple[Sequence[float], Sequence[float]]]
+                               ) -> None:
+    """A clear error instead of NaN when the model cannot represent a metric's scale (results
+    near the float limit, e.g. from a file written before results were bounded)."""
+    import math
+
+    for m, (means, sems) in predicted.items():
+        if not all(math.isfinite(float(v)) for v in [*means, *sems]):
+            raise TrialError(
+                f"The model's predictions of '{m}' are not finite numbers: its results are "
+                f"too large for the model (beyond about ±1e100?). Rescale the metric (e.g. its "
+                f"log10) in new results, or exclude the extreme trials (exp.abandon(index))."
+            )
+
+
+def _check_feasible(space: SearchSpace) -> None:
+    """``InfeasibleError`` now, not at the first ``suggest()``, when no point satisfies the
+    parameter constraints (SciPy is imported only when there are constraints)."""
+    if space.constraints:
+        from axnb.constraints import check_feasible
+
+        check_feasible(space)
 
 
 def _check_optional_int(value: Any, what: str, minimum: int) -> int | None:
@@ -723,10 +1255,16 @@ def _check_optional_int(value: Any, what: str, minimum: int) -> int | None:
     return value
 
 
+#: Most trials one ``suggest(n=...)`` call creates (and the largest bandit ``window``).
+MAX_COUNT = 10_000
+
+
 def _check_count(n: Any, what: str = "n") -> int:
     n = plain(n)
-    if isinstance(n, bool) or not isinstance(n, int) or n < 1:
-        raise ValueError(f"{what} must be a positive integer, got {n!r}.")
+    if isinstance(n, bool) or not isinstance(n, int) or not 1 <= n <= MAX_COUNT:
+        raise ValueError(
+            f"{what} must be a positive integer up to {MAX_COUNT}, got {short_repr(n)}."
+        )
     return n
 
 
@@ -742,16 +1280,24 @@ def _require_sems(trial: Trial, result: Result) -> None:
 
 
 def _text(reason: Any) -> str | None:
-    return None if reason is None else str(reason)
+    """A failure reason as text the UTF-8 file can hold (a lone surrogate is escaped)."""
+    if reason is None:
+        return None
+    return str(reason).encode("utf-8", "backslashreplace").decode("utf-8")
 
 
 def _resolve_path(path: str | os.PathLike[str] | None, name: str) -> Path:
     if path is None:
-        return storage.default_path(name).resolve()
+        p = storage.default_path(name)
+        _check_path(p)
+        return p.resolve()
     p = Path(path).expanduser()
+    _check_path(p)
     if p.is_dir():
         p = p / f"{name}{storage.SUFFIX}"
-    return p.resolve()
+    p = p.resolve()
+    _check_path(p)
+    return p
 
 
 def _parse_objectives(
@@ -765,7 +1311,7 @@ def _parse_objectives(
             raise ValueError(
                 f"Objective name {name!r} must be an identifier such as 'loss' or 'accuracy'."
             )
-        return [Objective(name, bool(minimize))]
+        return [Objective(name, _check_flag(minimize, "minimize"))]
     if not isinstance(objectives, Mapping) or not objectives:
         raise ValueError(
             "objectives must be a non-empty dict such as {'acc': 'max', 'latency': 'min'}."

@@ -5,6 +5,19 @@
 suggestions as slots free up (running trials are pending points), and records each result as
 it arrives. An exception in the evaluation function fails that trial with its traceback; the
 loop goes on. Ctrl-C abandons the trials in flight (the file stays consistent) and re-raises.
+
+Several kernels on one file. Every trial a loop creates records the loop's process as its
+owner (``axnb.storage.process_owner``). Before it starts, a loop deals with the trials that
+other loops left running when their process ended - a killed or restarted kernel - on this
+machine (``Experiment.stale``): by default it abandons them, with a warning naming them
+(``stale="abandon"``: re-evaluating a point that may have killed the kernel could kill it
+again), or it claims and evaluates them again (``stale="rerun"``), or leaves them
+(``"keep"``). Trials of a loop that still runs, in this kernel or another, are never touched,
+and neither are ask/tell trials (``exp.abandon_stale(older_than=...)`` is the explicit way).
+``optimize``'s ``total_trials`` counts the trials in the file that are not abandoned, checked
+under the file lock at each suggestion, so two kernels running the same ``optimize`` share the
+work and stop at ``total_trials`` together. At the end of a run a big experiment's journal is
+folded into its JSON file (see ``axnb.storage``).
 """
 
 from __future__ import annotations
@@ -20,6 +33,7 @@ from collections.abc import Callable, Iterable, Mapping
 from concurrent.futures import FIRST_COMPLETED, Executor, Future, ThreadPoolExecutor, wait
 from typing import TYPE_CHECKING, Any, NamedTuple
 
+from axnb import storage
 from axnb.errors import TrialError
 from axnb.space import Parameter, Value, plain
 
@@ -81,10 +95,13 @@ class _Runner:
         parallel: int,
         executor: Executor | None,
         progress: bool,
+        stale: str = "abandon",
+        limit: int | None = None,
     ) -> None:
         self.exp, self.f, self.total, self.parallel = exp, f, trials, parallel
         self.executor = executor
         self.progress = progress
+        self.stale, self.limit = stale, limit
         self.stop = threading.Event()
         self.launched: list[Trial] = []
         self.error: BaseException | None = None
@@ -107,11 +124,18 @@ class _Runner:
             executor = own = ThreadPoolExecutor(self.parallel, thread_name_prefix="axnb-eval")
         inflight: dict[Future, Trial] = {}
         current: Trial | None = None
+        owner = storage.process_owner()
+        exhausted = False  # optimize(): total_trials reached in the file (maybe by others)
         try:
+            again = self._stale_trials(owner)
             while True:
                 free = min(self.parallel - len(inflight), self.total - len(self.launched))
-                if free > 0 and not self.stop.is_set():
-                    new = self.exp.suggest(n=free)
+                if free > 0 and not self.stop.is_set() and not exhausted:
+                    if again:
+                        new, again = again[:free], again[free:]
+                    else:
+                        new = self.exp._suggest(free, {}, owner=owner, limit=self.limit)
+                        exhausted = len(new) < free
                     self.launched.extend(new)
                     for trial in new:
                         if executor is None:
@@ -121,7 +145,8 @@ class _Runner:
                             self._tick(bar, best_observed(self.exp))
                         else:
                             inflight[executor.submit(self.f, dict(trial.parameters))] = trial
-                    continue
+                    if new:
+                        continue
                 if not inflight:
                     break
                 finished, _ = wait(list(inflight), timeout=1.0, return_when=FIRST_COMPLETED)
@@ -138,6 +163,35 @@ class _Runner:
             bar.close()
             if own is not None:
                 own.shutdown(wait=False, cancel_futures=True)
+        try:
+            self.exp._fold_journal()
+        except OSError as e:  # every result is saved already, in the journal
+            warnings.warn(f"axnb: could not rewrite {self.exp.path} at the end of the run "
+                          f"({e}); every result is saved in its journal.", stacklevel=3)
+
+    def _stale_trials(self, owner: dict[str, Any]) -> list[Trial]:
+        """Deal with trials left running by loops whose process ended; those to run again."""
+        if self.stale == "keep":
+            return []
+        if self.stale == "abandon":
+            gone = self.exp.abandon_stale()
+            if gone:
+                warnings.warn(
+                    f"axnb: abandoned trial(s) {[t.index for t in gone]} of "
+                    f"{self.exp.path.name}, left running by a loop whose process ended (a "
+                    f"killed or restarted kernel). run(..., stale='rerun') evaluates such "
+                    f"trials again instead.",
+                    UserWarning, stacklevel=4,
+                )
+            return []
+        claimed = self.exp._claim_stale(owner, self.total)
+        if claimed:
+            warnings.warn(
+                f"axnb: evaluating again trial(s) {[t.index for t in claimed]} of "
+                f"{self.exp.path.name}, left running by a loop whose process ended.",
+                UserWarning, stacklevel=4,
+            )
+        return claimed
 
     def _tick(self, bar: Any, best: float | None) -> None:
         bar.update(1)
@@ -170,8 +224,13 @@ class _Runner:
         try:
             self.exp.complete(trial.index, value)
         except TrialError as e:
-            if self.exp.trial(trial.index).status != "running":  # finished elsewhere meanwhile
-                warnings.warn(f"axnb: trial {trial.index} was already {e}", stacklevel=2)
+            status = self.exp.trial(trial.index).status
+            if status != "running":  # finished elsewhere meanwhile
+                warnings.warn(
+                    f"axnb: the result of trial {trial.index} ({value!r}) was not recorded: the "
+                    f"trial is {status} (changed by another kernel or process while it ran).",
+                    stacklevel=2,
+                )
                 return
             _fail_quietly(self.exp, trial, f"invalid result {value!r}: {e}")
 
@@ -209,8 +268,11 @@ def run(
     executor: Executor | None = None,
     background: bool = False,
     progress: bool = True,
+    stale: str = "abandon",
+    limit: int | None = None,
 ) -> RunHandle | None:
-    """See ``Experiment.run``."""
+    """See ``Experiment.run``. ``limit`` (``optimize``): suggest only while the file has fewer
+    than that many trials that are not abandoned."""
     if not callable(f):
         raise ValueError(f"The evaluation function must be callable, got {f!r}.")
     trials, parallel = plain(trials), plain(parallel)
@@ -223,7 +285,9 @@ def run(
             f"executor must be a concurrent.futures.Executor (with .submit), got {executor!r}; "
             f"for Dask use client.get_executor()."
         )
-    runner = _Runner(exp, f, trials, parallel, executor, progress)
+    if stale not in ("abandon", "rerun", "keep"):
+        raise ValueError(f"stale must be 'abandon', 'rerun' or 'keep', got {stale!r}.")
+    runner = _Runner(exp, f, trials, parallel, executor, progress, stale, limit)
     if background:
         return RunHandle(runner)
     runner.run()
@@ -314,6 +378,7 @@ def optimize(
     run_async: bool | None = None,
     optimization_plan: Any = None,
     schedule_config: Any = None,
+    stale: str = "abandon",
 ) -> OptimizeResult:
     """Run a whole optimization in one call, like Ax's ``optimize``.
 
@@ -327,7 +392,10 @@ def optimize(
     It maximizes unless ``minimize=True``, as Ax's ``optimize`` does. The experiment is saved
     as ``<experiment_name>.axnb.json`` in the working directory (default name:
     ``optimize-<hash of the problem and the function>``). Running the same call again resumes
-    it: only the trials still missing from ``total_trials`` are run. Ax's
+    it: only the trials still missing from ``total_trials`` are run; trials a killed kernel
+    left running are abandoned first (``stale="rerun"`` evaluates them again; see
+    ``Experiment.run``). Two kernels running the same call share the work: together they stop
+    at ``total_trials`` trials (abandoned ones aside). Ax's
     ``parameter_constraints`` and ``random_seed`` are accepted as aliases; Ax's
     ``generation_strategy``, ``wait_time``, ``run_async``, ``optimization_plan`` and
     ``schedule_config`` are accepted and ignored, with one warning that says so.
@@ -369,14 +437,11 @@ def optimize(
         minimize=minimize, outcome_constraints=outcome_constraints, path=path, seed=seed,
         initial_trials=initial_trials,
     )
-    for trial in exp.trials:  # left running by a loop that died with its kernel
-        if trial.is_running:
-            exp.abandon(trial.index, reason="orphaned: the loop that ran it stopped")
     done = sum(t.status in ("completed", "failed") for t in exp.trials)
     if done and progress:
         print(f"axnb: resuming {exp.path.name} with {done} of {total_trials} trials done.")
-    exp.run(evaluation_function, trials=max(total_trials - done, 0), parallel=parallel,
-            executor=executor, progress=progress)
+    run(exp, evaluation_function, trials=max(total_trials - done, 0), parallel=parallel,
+        executor=executor, progress=progress, stale=stale, limit=total_trials)
     best_parameters, values = None, None
     if any(t.is_completed for t in exp.trials):
         best_parameters, result = exp.best()

@@ -34,9 +34,13 @@ _AX_KEYS = {
 
 
 def plain(value: Any) -> Any:
-    """Turn numpy / torch scalars and 0-d arrays into plain Python values."""
-    if isinstance(value, (bool, int, float, str)) or value is None:
+    """Turn numpy / torch scalars and 0-d arrays into plain Python values (``numpy.str_`` and
+    ``numpy.float64``, subclasses of ``str`` and ``float``, become ``str`` and ``float``)."""
+    if value is None or type(value) in (bool, int, float, str):
         return value
+    for kind in (str, int, float):
+        if isinstance(value, kind):
+            return kind(value)
     item = getattr(value, "item", None)
     if callable(item):
         try:
@@ -50,12 +54,65 @@ def _is_number(value: Any) -> bool:
     return isinstance(value, numbers.Real) and not isinstance(value, bool)
 
 
+def is_finite_number(value: Any) -> bool:
+    """A real number (not bool) that is finite as a float: False for NaN, infinities and ints
+    too large for a float (``10**400``), which JSON and the models cannot hold."""
+    if type(value) is float:
+        return math.isfinite(value)
+    if not _is_number(value):
+        return False
+    try:
+        return math.isfinite(value)
+    except (OverflowError, ValueError, TypeError):
+        return False
+
+
+def short_repr(value: Any, limit: int = 40) -> str:
+    """``repr(value)``, shortened for messages (``10**400`` has 401 digits)."""
+    text = repr(value)
+    if len(text) <= limit:
+        return text
+    if isinstance(value, int) and not isinstance(value, bool):
+        return f"{text[:12]}...({len(text.lstrip('-'))} digits)"
+    return f"{text[: limit - 3]}..."
+
+
+def check_text(text: str, what: str, error: type[ValueError] = InvalidParameterError) -> str:
+    """Refuse a string that cannot be written to the UTF-8 JSON file (a lone surrogate such
+    as ``'\\ud800'``), before anything is written."""
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError as e:
+        raise error(
+            f"{what} {short_repr(text)} contains {text[e.start:e.end]!r}, which cannot be "
+            f"saved as UTF-8 text (a lone surrogate, e.g. from bytes decoded with "
+            f"'surrogateescape'): remove or replace that character."
+        ) from None
+    return text
+
+
+def _check_flag(value: Any, name: str, what: str) -> bool:
+    """``True``/``False`` (numpy bools, 0 and 1 too; None is False, as in Ax); a string such
+    as ``"false"`` is refused rather than read as true."""
+    value = plain(value)
+    if value is None:
+        return False
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, int) and value in (0, 1):
+        return bool(value)
+    raise InvalidParameterError(
+        f"Parameter '{name}': {what} must be True or False, got {short_repr(value)} "
+        f"({type(value).__name__}). Write {what}=True or {what}=False (in JSON: true/false)."
+    )
+
+
 def _check_name(name: Any) -> str:
     if not isinstance(name, str) or not name.strip():
         raise InvalidParameterError(
             f"Parameter name {name!r} is not valid: give a non-empty string such as 'x1'."
         )
-    return name
+    return check_text(name, "Parameter name")
 
 
 @dataclass(frozen=True)
@@ -94,10 +151,11 @@ class Range(Parameter):
 
     def __post_init__(self) -> None:
         _check_name(self.name)
-        _check_bounds(self.name, self.low, self.high, self.log)
+        log = _check_flag(self.log, self.name, "log")
+        _check_bounds(self.name, self.low, self.high, log)
         object.__setattr__(self, "low", float(plain(self.low)))
         object.__setattr__(self, "high", float(plain(self.high)))
-        object.__setattr__(self, "log", bool(self.log))
+        object.__setattr__(self, "log", log)
 
     @property
     def is_numeric(self) -> bool:
@@ -105,10 +163,10 @@ class Range(Parameter):
 
     def validate(self, value: Any) -> float:
         value = plain(value)
-        if not _is_number(value) or not math.isfinite(value):
+        if not is_finite_number(value):
             raise InvalidParameterError(
                 f"Parameter '{self.name}' needs a finite number in [{self.low}, {self.high}], "
-                f"got {value!r}."
+                f"got {short_repr(value)}."
             )
         value = float(value)
         slack = 1e-12 * max(1.0, abs(self.low), abs(self.high))
@@ -146,17 +204,18 @@ class Int(Parameter):
 
     def __post_init__(self) -> None:
         _check_name(self.name)
+        log = _check_flag(self.log, self.name, "log")
         for label, bound in (("low", self.low), ("high", self.high)):
             bound = plain(bound)
-            if not _is_number(bound) or not float(bound).is_integer():
+            if is_finite_number(bound) and not float(bound).is_integer():
                 raise InvalidParameterError(
                     f"Int parameter '{self.name}' needs integer bounds; {label} is {bound!r}. "
                     f"Use axnb.Range for a float parameter."
                 )
-        _check_bounds(self.name, self.low, self.high, self.log)
+        _check_bounds(self.name, self.low, self.high, log)
         object.__setattr__(self, "low", int(plain(self.low)))
         object.__setattr__(self, "high", int(plain(self.high)))
-        object.__setattr__(self, "log", bool(self.log))
+        object.__setattr__(self, "log", log)
 
     @property
     def is_numeric(self) -> bool:
@@ -164,10 +223,10 @@ class Int(Parameter):
 
     def validate(self, value: Any) -> int:
         value = plain(value)
-        if not _is_number(value) or not math.isfinite(value) or not float(value).is_integer():
+        if not is_finite_number(value) or not float(value).is_integer():
             raise InvalidParameterError(
                 f"Parameter '{self.name}' needs an integer in [{self.low}, {self.high}], "
-                f"got {value!r}."
+                f"got {short_repr(value)}."
             )
         value = int(value)
         if value < self.low or value > self.high:
@@ -214,6 +273,9 @@ class Choice(Parameter):
                 f"Choice parameter '{self.name}' needs a list of values, got {self.values!r}."
             )
         values = tuple(plain(v) for v in self.values)
+        ordered = self.ordered
+        if ordered is not None:
+            ordered = _check_flag(ordered, self.name, "ordered")
         if not values:
             raise InvalidParameterError(
                 f"Choice parameter '{self.name}' has no values: give at least two, "
@@ -225,6 +287,14 @@ class Choice(Parameter):
                 f"use axnb.Fixed('{self.name}', {values[0]!r}) instead."
             )
         types = {_value_type(v, self.name) for v in values}
+        for v in values:
+            if _is_number(v) and not is_finite_number(v):
+                raise InvalidParameterError(
+                    f"Choice parameter '{self.name}' has the value {short_repr(v)}: values "
+                    f"must be finite numbers within the float range (about ±1.8e308)."
+                )
+            if isinstance(v, str):
+                check_text(v, f"A value of choice parameter '{self.name}'")
         if types == {"int", "float"}:
             values = tuple(float(v) for v in values)
             types = {"float"}
@@ -233,17 +303,12 @@ class Choice(Parameter):
                 f"Choice parameter '{self.name}' mixes value types {sorted(types)}: "
                 f"give values of one type (all str, all numbers or all bool)."
             )
-        if any(isinstance(v, float) and not math.isfinite(v) for v in values):
-            raise InvalidParameterError(
-                f"Choice parameter '{self.name}' has a non-finite value: use finite numbers."
-            )
         if len(set(values)) != len(values):
             dupes = sorted({repr(v) for v in values if values.count(v) > 1})
             raise InvalidParameterError(
                 f"Choice parameter '{self.name}' lists {', '.join(dupes)} more than once: "
                 f"give each value once."
             )
-        ordered = self.ordered
         if ordered is None:
             ordered = types <= {"int", "float"}
         object.__setattr__(self, "values", values)
@@ -264,11 +329,13 @@ class Choice(Parameter):
             if type(candidate) is type(value) and candidate == value:
                 return candidate
             if (
-                _is_number(candidate) and _is_number(value) and float(candidate) == float(value)
+                _is_number(candidate) and is_finite_number(value)
+                and float(candidate) == float(value)
             ):
                 return candidate
         raise InvalidParameterError(
-            f"Parameter '{self.name}' = {value!r} is not one of its values {list(self.values)}."
+            f"Parameter '{self.name}' = {short_repr(value)} is not one of its values "
+            f"{list(self.values)}."
         )
 
     def index(self, value: Any) -> int:
@@ -304,6 +371,14 @@ class Fixed(Parameter):
         _check_name(self.name)
         value = plain(self.value)
         _value_type(value, self.name)
+        if _is_number(value) and not is_finite_number(value):
+            raise InvalidParameterError(
+                f"Fixed parameter '{self.name}' has the value {short_repr(value)}: a fixed "
+                f"value must be a finite number within the float range (about ±1.8e308), a "
+                f"str or a bool (the experiment file cannot store NaN or infinity)."
+            )
+        if isinstance(value, str):
+            check_text(value, f"The value of fixed parameter '{self.name}'")
         object.__setattr__(self, "value", value)
 
     def validate(self, value: Any) -> Value:
@@ -313,7 +388,7 @@ class Fixed(Parameter):
         )
         if not same_kind or value != self.value:
             raise InvalidParameterError(
-                f"Parameter '{self.name}' is fixed at {self.value!r}, got {value!r}."
+                f"Parameter '{self.name}' is fixed at {self.value!r}, got {short_repr(value)}."
             )
         return self.value
 
@@ -331,7 +406,7 @@ def _value_type(value: Any, name: str) -> str:
     if isinstance(value, str):
         return "str"
     raise InvalidParameterError(
-        f"Parameter '{name}' has value {value!r} of type {type(value).__name__}: "
+        f"Parameter '{name}' has value {short_repr(value)} of type {type(value).__name__}: "
         f"values must be str, int, float or bool."
     )
 
@@ -339,9 +414,10 @@ def _value_type(value: Any, name: str) -> str:
 def _check_bounds(name: str, low: Any, high: Any, log: bool) -> None:
     low, high = plain(low), plain(high)
     for label, bound in (("low", low), ("high", high)):
-        if not _is_number(bound) or not math.isfinite(bound):
+        if not is_finite_number(bound):
             raise InvalidParameterError(
-                f"Parameter '{name}' needs finite numeric bounds; {label} is {bound!r}."
+                f"Parameter '{name}' needs finite numeric bounds within the float range (about "
+                f"±1.8e308); {label} is {short_repr(bound)}."
             )
     if low >= high:
         raise InvalidParameterError(
@@ -352,6 +428,12 @@ def _check_bounds(name: str, low: Any, high: Any, log: bool) -> None:
         raise InvalidParameterError(
             f"Parameter '{name}' is on a log scale but low={low!r} <= 0: log-scale bounds must "
             f"be positive, e.g. Range('{name}', 1e-6, {high!r}, log=True)."
+        )
+    if not math.isfinite(float(high) - float(low)):
+        raise InvalidParameterError(
+            f"Parameter '{name}' spans [{low!r}, {high!r}], wider than a float can hold "
+            f"(high - low overflows): narrow the bounds, rescale the parameter, or use "
+            f"log=True with positive bounds."
         )
 
 
@@ -402,7 +484,7 @@ def parse_parameter(spec: Parameter | Mapping[str, Any]) -> Parameter:
             raise InvalidParameterError(
                 f"Range parameter '{name}' needs 'bounds': [low, high], got {bounds!r}."
             )
-        log = bool(spec.get("log_scale", False))
+        log = _check_flag(spec.get("log_scale", False), name, "log_scale")
         if value_type == "int":
             return Int(name, bounds[0], bounds[1], log=log)
         if value_type not in (None, "float"):
@@ -414,7 +496,10 @@ def parse_parameter(spec: Parameter | Mapping[str, Any]) -> Parameter:
         values = spec.get("values")
         if values is None:
             raise InvalidParameterError(f"Choice parameter '{name}' needs 'values': [...].")
-        return Choice(name, _coerce_values(values, value_type, name), spec.get("is_ordered"))
+        ordered = spec.get("is_ordered")
+        if ordered is not None:
+            ordered = _check_flag(ordered, name, "is_ordered")
+        return Choice(name, _coerce_values(values, value_type, name), ordered)
     if kind == "fixed":
         if "value" not in spec:
             raise InvalidParameterError(f"Fixed parameter '{name}' needs 'value'.")
@@ -429,9 +514,10 @@ def _coerce_values(values: Any, value_type: str | None, name: str) -> tuple[Valu
         raise InvalidParameterError(f"Choice parameter '{name}' needs a list of values.")
     values = [plain(v) for v in values]
     if value_type == "float":
-        return tuple(float(v) if _is_number(v) else v for v in values)
+        return tuple(float(v) if is_finite_number(v) else v for v in values)
     if value_type == "int":
-        return tuple(int(v) if _is_number(v) and float(v).is_integer() else v for v in values)
+        return tuple(int(v) if is_finite_number(v) and float(v).is_integer() else v
+                     for v in values)
     return tuple(values)
 
 

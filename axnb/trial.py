@@ -16,7 +16,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from axnb.errors import TrialError
-from axnb.space import Value, plain
+from axnb.space import Value, check_text, plain, short_repr
 
 RUNNING, COMPLETED, FAILED, ABANDONED = "running", "completed", "failed", "abandoned"
 STATUSES = (RUNNING, COMPLETED, FAILED, ABANDONED)
@@ -26,6 +26,8 @@ Result = dict[str, tuple[float, float | None]]
 Counts = dict[str, tuple[int, int]]
 #: Prior successes and failures of the Agresti–Coull standard error of a rate (Ax's default).
 AC_PRIOR = 2
+#: Largest count a ``Rate`` takes: integers up to 2**53 are exact as floats.
+MAX_COUNT = 2**53
 
 
 def agresti_coull_sem(successes: float, trials: float, prior: int = AC_PRIOR) -> float:
@@ -53,10 +55,11 @@ class Rate:
     def __post_init__(self) -> None:
         for what in ("successes", "trials"):
             v = plain(getattr(self, what))
-            if isinstance(v, bool) or not isinstance(v, int) or v < 0:
+            if isinstance(v, bool) or not isinstance(v, int) or not 0 <= v <= MAX_COUNT:
                 raise TrialError(
-                    f"Rate {what} must be a non-negative integer, got {v!r}: give "
-                    f"axnb.Rate(successes, trials), e.g. axnb.Rate(52, 1000)."
+                    f"Rate {what} must be a non-negative integer up to 2**53, got "
+                    f"{short_repr(v)}: give axnb.Rate(successes, trials), e.g. "
+                    f"axnb.Rate(52, 1000)."
                 )
             object.__setattr__(self, what, v)
         if self.trials == 0 or self.successes > self.trials:
@@ -176,8 +179,16 @@ class Objective:
 def _number(value: Any, what: str) -> float:
     value = plain(value)
     if isinstance(value, bool) or not isinstance(value, (int, float)):
-        raise TrialError(f"{what} must be a number, got {value!r} ({type(value).__name__}).")
-    value = float(value)
+        raise TrialError(
+            f"{what} must be a number, got {short_repr(value)} ({type(value).__name__})."
+        )
+    try:
+        value = float(value)
+    except OverflowError:
+        raise TrialError(
+            f"{what} is {short_repr(value)}, too large for a float (beyond about ±1.8e308): "
+            f"results must be finite floats; rescale the metric (e.g. report its log)."
+        ) from None
     if not math.isfinite(value):
         raise TrialError(
             f"{what} is {value!r}: results must be finite. If the evaluation failed, call "
@@ -224,8 +235,12 @@ def normalize(
     if isinstance(raw, Mapping):
         result = {}
         for k, v in raw.items():
-            if not isinstance(k, str):
-                raise TrialError(f"Metric names must be strings, got {k!r}.")
+            k = plain(k)
+            if not isinstance(k, str) or not k.strip():
+                raise TrialError(
+                    f"Metric names must be non-empty strings, got {short_repr(k)}."
+                )
+            check_text(k, "Metric name", TrialError)
             result[k] = _mean_sem(v, k)
     else:
         shape = getattr(raw, "shape", None)
@@ -251,7 +266,7 @@ def normalize(
             f"the experiment: {metrics}."
         )
     counts = (
-        {k: (v.successes, v.trials) for k, v in raw.items() if isinstance(v, Rate)}
+        {plain(k): (v.successes, v.trials) for k, v in raw.items() if isinstance(v, Rate)}
         if isinstance(raw, Mapping) else {}
     )
     return result, counts or None

@@ -1,7 +1,9 @@
-"""Micro-benchmarks: suggest() time against the number of observations, save / load of a
-10,000-trial experiment, and the time of ``import axnb``.
+"""Micro-benchmarks: suggest() time against the number of observations, storage (load,
+complete() and save of a 10,000-trial experiment, load of a 100,000-trial one), and the time
+of ``import axnb``.
 
     python -m bench.micro --json bench/out/micro.json [--quick]
+    python -m bench.micro --only io          # the storage figures only, printed
 
 Run with one thread (``bench.run`` starts it in a fresh subprocess after the optimization
 runs). Also: ``exp.plot.contour`` at 200 observations in 6-D (50 x 50 grid) and the
@@ -34,6 +36,7 @@ from bench.problems import hartmann6  # noqa: E402
 SUGGEST_NS = (10, 50, 100, 200, 500)
 SUGGEST_REPEATS = 3
 IO_TRIALS = 10_000
+IO_BIG = 100_000
 
 
 def _h6_params() -> list[Any]:
@@ -68,8 +71,8 @@ def _write_experiment(path: Path, points: np.ndarray, values: np.ndarray, seed: 
         for i, (x, v) in enumerate(zip(points, values))
     ]
     storage.write_atomic(exp.path, storage.dumps({
-        "revision": 1, "saved_at": stamp.isoformat(), "config": exp.config(),
-        "trials": [t.to_dict() for t in trials]}))
+        "revision": 1, "saved_at": stamp.isoformat(), "uid": storage.new_uid(),
+        "config": exp.config(), "trials": [t.to_dict() for t in trials]}))
 
 
 def bench_suggest_axnb(ns: tuple[int, ...], folder: Path) -> list[dict[str, Any]]:
@@ -131,37 +134,75 @@ def bench_suggest_ax(ns: tuple[int, ...]) -> list[dict[str, Any]]:
     return rows
 
 
-def bench_io(folder: Path, n: int = IO_TRIALS, repeats: int = 5) -> dict[str, Any]:
+def bench_io(folder: Path, n: int = IO_TRIALS, big: int = IO_BIG) -> dict[str, Any]:
+    """Storage: at ``n`` trials, ``axnb.load`` (+ ``.trials``), one ``complete()`` and one
+    ``attach()`` (each appends one fsync'ed line to the journal), ``exp.save()`` (folds the
+    journal into the JSON file); at ``big`` trials, ``axnb.load``. Loads are also timed with
+    ``storage.validate`` (the content check of every trial on load) replaced by a no-op, to
+    show the storage's own share."""
+    out = _io_at(folder, n, load_repeats=5, changes=50)
+    out["big"] = _io_at(folder, big, load_repeats=3, changes=0)
+    b = out["big"]
+    print(f"  io {n:,} trials ({out['file_mb']:.1f} MB): load {out['load_median']:.3f}s "
+          f"({out['load_unchecked_median']:.3f}s without validate), complete() median "
+          f"{out['complete_median'] * 1000:.1f} ms / max {out['complete_max'] * 1000:.1f} ms, "
+          f"attach() {out['attach_median'] * 1000:.1f} ms, save() {out['save_median']:.3f}s; "
+          f"{big:,} trials ({b['file_mb']:.1f} MB): load {b['load_median']:.3f}s "
+          f"({b['load_unchecked_median']:.3f}s without validate)", flush=True)
+    return out
+
+
+def _io_at(folder: Path, n: int, load_repeats: int, changes: int) -> dict[str, Any]:
     import axnb
+    from axnb import storage
 
     rng = np.random.default_rng(0)
     x = rng.uniform(size=(n, 6))
     y = rng.normal(size=n)
-    path = folder / "io.axnb.json"
+    path = folder / f"io{n}.axnb.json"
     t0 = time.perf_counter()
     _write_experiment(path, x, y)
     build = time.perf_counter() - t0
-    loads, saves, attaches = [], [], []
-    exp = None
-    for _ in range(repeats):
+
+    def load_times(repeats: int) -> list[float]:
+        times = []
+        for _ in range(repeats):
+            t0 = time.perf_counter()
+            _ = axnb.load(path).trials
+            times.append(time.perf_counter() - t0)
+        return times
+
+    loads = load_times(load_repeats)
+    validate = storage.validate
+    storage.validate = lambda data, path: None
+    try:
+        unchecked = load_times(load_repeats)
+    finally:
+        storage.validate = validate
+    out: dict[str, Any] = {
+        "trials": n, "file_mb": path.stat().st_size / 1e6, "build_s": build,
+        "load": loads, "load_median": statistics.median(loads),
+        "load_unchecked": unchecked, "load_unchecked_median": statistics.median(unchecked),
+    }
+    if not changes:
+        return out
+    exp = axnb.load(path)
+    attaches, completes, saves = [], [], []
+    for i in range(changes):
         t0 = time.perf_counter()
-        exp = axnb.load(path)
-        _ = exp.trials
-        loads.append(time.perf_counter() - t0)
-    for _ in range(repeats):
+        t = exp.attach({f"x{j + 1}": float(v) for j, v in enumerate(rng.uniform(size=6))})
+        attaches.append(time.perf_counter() - t0)
+        t0 = time.perf_counter()
+        exp.complete(t.index, float(i))
+        completes.append(time.perf_counter() - t0)
+    for _ in range(3):
         t0 = time.perf_counter()
         exp.save()
         saves.append(time.perf_counter() - t0)
-    for i in range(3):  # one change at 10k trials = one full rewrite of the file
-        t0 = time.perf_counter()
-        exp.attach({f"x{j + 1}": 0.5 for j in range(6)}, result=float(i))
-        attaches.append(time.perf_counter() - t0)
-    out = {"trials": n, "file_mb": path.stat().st_size / 1e6, "build_s": build,
-           "load": loads, "save": saves, "attach": attaches,
-           "load_median": statistics.median(loads), "save_median": statistics.median(saves),
-           "attach_median": statistics.median(attaches)}
-    print(f"  io {n} trials ({out['file_mb']:.1f} MB): load {out['load_median']:.3f}s, "
-          f"save {out['save_median']:.3f}s, attach {out['attach_median']:.3f}s", flush=True)
+    out.update(attach=attaches, complete=completes, save=saves,
+               attach_median=statistics.median(attaches),
+               complete_median=statistics.median(completes), complete_max=max(completes),
+               save_median=statistics.median(saves))
     return out
 
 
@@ -264,8 +305,10 @@ def bench_import(repeats: int = 7) -> dict[str, Any]:
 
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(prog="python -m bench.micro")
-    ap.add_argument("--json", required=True)
+    ap.add_argument("--json", help="write the figures to this file")
     ap.add_argument("--quick", action="store_true", help="suggest at n <= 100 only")
+    ap.add_argument("--only", help="comma-separated sections: import,io,suggest_axnb,"
+                                   "suggest_ax,contour,dashboard")
     args = ap.parse_args(argv)
     import torch
 
@@ -284,6 +327,8 @@ def main(argv: list[str] | None = None) -> int:
     with tempfile.TemporaryDirectory(prefix="axnb-micro-") as tmp:
         folder = Path(tmp)
         for name, fn in sections:
+            if args.only and name not in args.only.split(","):
+                continue
             if name == "io":
                 fn = lambda: bench_io(folder)  # noqa: E731
             elif name == "suggest_axnb":
@@ -297,8 +342,9 @@ def main(argv: list[str] | None = None) -> int:
                 result[name] = {"error": traceback.format_exc()}
                 print(f"  {name}: ERROR\n{result[name]['error']}", flush=True)
             result[f"{name}_wall_s"] = time.perf_counter() - t0
-    Path(args.json).parent.mkdir(parents=True, exist_ok=True)
-    Path(args.json).write_text(json.dumps(result, indent=1, default=str))
+    if args.json:
+        Path(args.json).parent.mkdir(parents=True, exist_ok=True)
+        Path(args.json).write_text(json.dumps(result, indent=1, default=str))
     return 0
 
 

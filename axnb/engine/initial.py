@@ -51,7 +51,31 @@ def space_filling(
     position: int,
     pins: dict[int, float] | None = None,
 ) -> np.ndarray:
-    """``n`` valid encoded rows (see module doc); raises ``InfeasibleError`` if none exist."""
+    """``n`` valid encoded rows (see module doc); raises ``InfeasibleError`` if none exist.
+
+    The rows are distinct where the space allows: when discrete columns make two coincide,
+    the first ``n`` distinct rows of a longer stretch of the same sequence are taken.
+    """
+    rows = _space_filling(encoder, repairer, n, seed, position, pins)
+    if n == 1 or len({r.tobytes() for r in np.asarray(rows)}) == n:
+        return rows
+    more = _space_filling(encoder, repairer, 16 * n, seed, position, pins)
+    seen: dict[bytes, np.ndarray] = {}
+    for r in [*np.asarray(rows), *np.asarray(more)]:
+        seen.setdefault(r.tobytes(), r)
+        if len(seen) == n:
+            return np.asarray(list(seen.values()))
+    return rows
+
+
+def _space_filling(
+    encoder: Encoder,
+    repairer: Repairer,
+    n: int,
+    seed: int,
+    position: int,
+    pins: dict[int, float] | None = None,
+) -> np.ndarray:
     pins = pins or {}
     d = encoder.d
     uc = repairer.uc

@@ -17,6 +17,7 @@ the continuous ones onto the polytope (SLSQP) and polishes the result in raw uni
 from __future__ import annotations
 
 import itertools
+import math
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -106,7 +107,7 @@ def unit_constraints(encoder: Encoder, constraints: list[LinearConstraint]) -> U
             low, width = encoder.raw_scale(j)
             a[j] += coef * width
             rhs -= coef * low
-        norm = float(np.linalg.norm(a)) or 1.0
+        norm = math.hypot(*a) or 1.0  # overflow-safe (np.linalg.norm overflows at ~1e154)
         (eq if c.op == "==" else ub).append(a / norm)
         (beq if c.op == "==" else bub).append(rhs / norm)
         texts.append(c.text)

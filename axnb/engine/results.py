@@ -46,9 +46,13 @@ def violation(problem: Problem, means: dict[str, float], scales: dict[str, float
 def scales_of(problem: Problem, rows: list[dict[str, float]]) -> dict[str, float]:
     out = {}
     for m in problem.metrics:
-        vals = np.array([r[m] for r in rows])
+        vals = np.array([r[m] for r in rows], dtype=np.float64)
+        top = float(np.max(np.abs(vals))) if len(vals) else 0.0
+        unit = top if top > 1e150 else 1.0  # huge values: compute in units of the largest
+        vals = vals / unit                  # (squares in std would overflow)
         s = float(np.std(vals)) if len(vals) > 1 else 0.0
-        out[m] = s if s > 0 else max(float(np.abs(vals).mean()) if len(vals) else 1.0, 1e-12)
+        out[m] = unit * s if s > 0 else max(
+            unit * float(np.abs(vals).mean()) if len(vals) else 1.0, 1e-12)
     return out
 
 

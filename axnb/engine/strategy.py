@@ -27,6 +27,7 @@ trade that guarantee for speed: the fit then depends on the previous fit in this
 
 from __future__ import annotations
 
+import math
 import threading
 import warnings
 from collections.abc import Mapping, Sequence
@@ -37,7 +38,7 @@ import numpy as np
 
 from axnb.engine.acquisition import Problem, observed_feasible
 from axnb.engine.context import derive_seed, quiet, seeded, single_thread
-from axnb.engine.encoding import Encoder
+from axnb.engine.encoding import CONTINUOUS, Encoder
 from axnb.engine.initial import space_filling
 from axnb.engine.models import FittedModel, ModelCache, ModelFitError
 from axnb.engine.optimize import AcquisitionOptimizer, OptimizerSettings
@@ -55,6 +56,28 @@ NOISY_FRACTION = 0.01
 #: The first trial of an empty experiment is the centre of the space (as Ax does), when it
 #: satisfies the linear constraints; the rest of the start is scrambled Sobol.
 CENTER_FIRST = True
+#: Results beyond this magnitude are not modelled: the GPs square the values (variances,
+#: standardization, acquisition) and float64 overflows not far beyond ~1e150 (model-based
+#: suggestions with sems measured failing at 1e150). Suggestions then fall back with a
+#: warning naming the metric, ``predict`` raises, ``best`` uses the observed values.
+MAX_MODEL_SCALE = 1e100
+
+
+class ScaleError(ModelFitError):
+    """A metric's results are too large to model (see ``MAX_MODEL_SCALE``)."""
+
+
+def check_scale(data: Any) -> None:
+    """``ScaleError`` naming the metric when its results are too large to model."""
+    top = float(np.max(np.abs(data.Y))) if data.n else 0.0
+    if data.Yvar is not None and data.n:
+        top = max(top, float(np.max(np.sqrt(data.Yvar))))
+    if not top <= MAX_MODEL_SCALE:
+        raise ScaleError(
+            f"the results of '{data.metric}' reach {top:.3g}, beyond the ±{MAX_MODEL_SCALE:g} "
+            f"a GP can model in float64: rescale the metric (e.g. report its log10, or divide "
+            f"it by a constant)"
+        )
 
 
 def default_initial_trials(d: int) -> int:
@@ -187,6 +210,28 @@ class Engine:
                     from None
         return pins, pinned
 
+    def check_distinct(self, n: int, pinned: Mapping[str, Any]) -> None:
+        """``InfeasibleError`` when fewer than ``n`` distinct points exist with ``pinned``
+        (validated values) pinned: every tunable parameter pinned, or only discrete ones left
+        with fewer combinations than ``n``. ``Experiment.suggest(n)`` promises ``n`` distinct
+        trials; ``suggest`` itself does not call this (a loop may want repeats)."""
+        free = [c for c in self.encoder.columns if c.name not in pinned]
+        if any(c.kind == CONTINUOUS for c in free):
+            return
+        count = math.prod(len(c.values) for c in free)
+        if count >= n:
+            return
+        what = (
+            "every tunable parameter is pinned" if not free
+            else f"the free parameters {[c.name for c in free]} have {count} combinations"
+        )
+        raise InfeasibleError(
+            f"suggest(n={n}) promises {n} distinct trials, but {what}"
+            f"{f' (pinned: {pinned})' if pinned else ''}, so only {count} distinct "
+            f"point{'s exist' if count != 1 else ' exists'}. Ask for n={count}, pin fewer "
+            f"parameters, or record a point you chose with exp.attach(params)."
+        )
+
     def _centre_first(self, rows: np.ndarray, pins: dict[int, float]) -> np.ndarray:
         """``rows`` with the first replaced by the centre of the space (middle value of each
         discrete column, pins applied) when that point satisfies every constraint."""
@@ -197,6 +242,10 @@ class Engine:
             return rows
         out = np.array(rows, dtype=np.float64, copy=True)
         out[0] = centre
+        for k in range(1, len(out)):  # keep the rows distinct: the centre may be among them
+            if np.array_equal(out[k], centre):
+                out[k] = rows[0]
+                break
         return out
 
     def _finish(self, rows: Sequence[np.ndarray], source: str) -> list[Suggestion]:
@@ -285,6 +334,7 @@ class Engine:
             d = M.collect(self.encoder, trials, m)
             if d.n == 0:
                 continue
+            check_scale(d)
             data[m] = d
             warp = self._warp(m, d)
             dw = M.warped(d, warp) if warp is not None else None
@@ -365,6 +415,8 @@ class Engine:
             self.status = "fitting model"
             try:
                 fitted = self._fitted(trials, self._all_metrics(trials))
+            except ScaleError as e:
+                raise TrialError(f"Cannot predict: {e}.") from None
             finally:
                 self.status = "idle"
             if fitted is None:
