@@ -35,6 +35,7 @@ from axnb.errors import (
     CorruptFileError,
     TrialError,
 )
+from axnb.filecheck import TrialCheck
 from axnb.space import Parameter, SearchSpace, Value, check_text, plain, short_repr
 from axnb.trial import (
     ABANDONED,
@@ -814,7 +815,17 @@ class Experiment:
         self._mark = mark
 
     def _apply_entries(self, entries: list[dict[str, Any]], mark: storage.Mark) -> None:
-        """Apply journal entries another process wrote (read with ``storage.read_tail``)."""
+        """Apply journal entries another process wrote (read with ``storage.read_tail``),
+        checked as a load checks the file."""
+        check = TrialCheck(self.config(), storage.journal_path(self.path))
+        rounds = len(self._rounds)
+        for e in entries:
+            for d in e["trials"]:
+                if isinstance(d.get("index"), int):
+                    check.trial(d, d["index"])
+            for r in e.get("rounds", []):
+                check.round(r, rounds)
+                rounds += 1
         try:
             parsed = [[(Trial.from_dict(d), d.get("owner")) for d in e["trials"]]
                       for e in entries]
@@ -1056,7 +1067,7 @@ def load(path: str | os.PathLike[str]) -> Experiment:
         state = storage.read_state(path)
         _HANDOVER.state = (path, state)  # read once: Experiment() takes it under this lock
         try:
-            return Experiment.from_config(state.data["config"], path=path)
+            exp = Experiment.from_config(state.data["config"], path=path)
         except (KeyError, TypeError) as e:
             raise CorruptFileError(
                 f"Cannot read the configuration in {path} ({e!r}). The file was left "
@@ -1064,6 +1075,8 @@ def load(path: str | os.PathLike[str]) -> Experiment:
             ) from None
         finally:
             _HANDOVER.state = None
+            del state  # freed while the collector is paused: it would scan it all once
+    return exp
 
 
 _HANDOVER = threading.local()

@@ -145,14 +145,14 @@ from typing import Any
 import filelock
 
 from axnb.errors import ConflictError, CorruptFileError
+from axnb.filecheck import TRIAL_KEYS, validate
+from axnb.filecheck import corrupt as _corrupt
 
 FORMAT = "axnb.experiment"
 SCHEMA_VERSION = 2
-#: Keys this version reads, at the top level and in a trial (see the module doc).
+#: Keys this version reads at the top level (a trial's: ``TRIAL_KEYS``; see the module doc).
 TOP_KEYS = frozenset({"format", "schema_version", "revision", "saved_at", "uid", "config",
                       "trials", "rounds"})
-TRIAL_KEYS = frozenset({"index", "parameters", "status", "source", "result", "created_at",
-                        "completed_at", "reason", "batch", "weight", "counts", "owner"})
 SUFFIX = ".axnb.json"
 JOURNAL_SUFFIX = ".journal"
 LOCK_SUFFIX = ".lock"
@@ -342,7 +342,7 @@ def read_state(path: Path) -> State:
                         lines.append(None)
         unknown = sorted(set(data) - TOP_KEYS)
         for t in data["trials"]:
-            if isinstance(t, dict):
+            if type(t) is dict and not t.keys() <= TRIAL_KEYS:
                 unknown += sorted(f"trials[].{k}" for k in set(t) - TRIAL_KEYS)
         if unknown:
             raise CorruptFileError(
@@ -359,24 +359,23 @@ _TRIALS_OPEN = '\n "trials": [\n'
 def _trial_lines(text: str, count: int) -> list[str | None] | None:
     """The text of each trial in a file laid out as ``render`` does (one trial per line, each
     line starting with its index); None for any other layout. Raw newlines cannot occur in
-    JSON strings, so the trials' block is exactly the lines between ``"trials": [`` and ``]``."""
+    JSON strings, so the trials' block is exactly the lines between ``"trials": [`` and ``]``,
+    and ``",\n  "`` occurs in it only between two trials."""
     start = text.find(_TRIALS_OPEN)
     if count == 0 or start < 0:
         return None
     start += len(_TRIALS_OPEN)
     end = text.find("\n ]", start)
-    if end < 0:
+    if end < 0 or not text.startswith('  {"index": 0,', start) or text[end - 1] != "}":
         return None
-    raw = text[start:end].split("\n")
-    if (len(raw) != count or not raw[-1].endswith("}")
-            or not all(line.startswith('  {"index": ') for line in raw)
-            or not all(line.endswith("},") for line in raw[:-1])):
+    block = text[start + 2:end]
+    if block.count('\n  {"index": ') != count - 1:
         return None
-    lines: list[str | None] = [line[2:-1] for line in raw]
-    lines[-1] = raw[-1][2:]  # the last line has no comma
-    if any(not lines[i].startswith(f'{{"index": {i},') for i in {0, count // 2, count - 1}):
+    parts = block.split(",\n  ")
+    if len(parts) != count or any(not parts[i].startswith(f'{{"index": {i},')
+                                  for i in {count // 2, count - 1}):
         return None
-    return lines
+    return list[str | None](parts)
 
 
 def read_tail(
@@ -476,223 +475,6 @@ def _apply(path: Path, data: dict[str, Any], entries: list[dict[str, Any]]) -> N
         if e.get("rounds"):
             data["rounds"] = [*data.get("rounds", []), *e["rounds"]]
         data["revision"] = e["revision"]
-
-
-def validate(data: dict[str, Any], path: Path) -> None:
-    """Check the content of a parsed experiment file (what ``read`` checked of its layout
-    aside): the configuration parses as ``Experiment(...)`` would parse it, and every trial
-    and round holds values of the right kind (parameters known, present and within their
-    bounds; a known status and source; finite results with ``sem >= 0``; times that parse;
-    no NaN or Infinity anywhere). Raise ``CorruptFileError`` naming the file, the trial and
-    the field; never modify anything. Pure: no I/O.
-    """
-    import math
-    from datetime import datetime
-
-    from axnb import experiment as ex
-    from axnb.constraints import parse_constraint
-    from axnb.space import Fixed, SearchSpace, is_finite_number
-    from axnb.trial import MAX_COUNT, SOURCES, STATUSES
-
-    def fail(where: str, detail: str) -> CorruptFileError:
-        return _corrupt(path, f"{where}: {detail.rstrip('.')}")
-
-    def is_int(v: Any) -> bool:
-        return isinstance(v, int) and not isinstance(v, bool)
-
-    def is_time(v: Any) -> bool:
-        if not isinstance(v, str):
-            return False
-        try:
-            datetime.fromisoformat(v)
-        except ValueError:
-            return False
-        return True
-
-    # NaN / Infinity anywhere (json.loads accepts them; they could never be saved again): a
-    # quick pass, then a second one that finds where.
-    quick: list[Any] = [data]
-    found = False
-    while quick and not found:
-        node = quick.pop()
-        kind = type(node)
-        if kind is float:
-            found = not math.isfinite(node)
-        elif kind is dict:
-            quick.extend(node.values())
-        elif kind is list:
-            quick.extend(node)
-    stack: list[tuple[tuple[Any, ...], Any]] = [((), data)] if found else []
-    while stack:
-        keys, node = stack.pop()
-        if isinstance(node, float) and not math.isfinite(node):
-            text = "".join(f"[{k}]" if isinstance(k, int) else f".{k}" for k in keys[2:])
-            where = (f"trial {keys[1]}, field '{text.lstrip('.')}'"
-                     if len(keys) > 2 and keys[0] == "trials"
-                     else "".join(f"[{k}]" if isinstance(k, int) else f".{k}" for k in keys
-                                  ).lstrip("."))
-            raise fail(where, f"{node!r} is not a valid number (NaN and Infinity cannot be "
-                       f"stored; 1e400 reads as Infinity)")
-        if isinstance(node, dict):
-            stack.extend(((*keys, k), v) for k, v in node.items())
-        elif isinstance(node, list):
-            stack.extend(((*keys, i), v) for i, v in enumerate(node))
-
-    if "revision" in data and not (is_int(data["revision"]) and data["revision"] >= 0):
-        raise fail("revision", f"{data['revision']!r} is not a non-negative integer")
-
-    # The configuration, parsed by the same checks as Experiment(...).
-    config = data["config"]
-    try:
-        ex._check_name(config.get("name"))
-    except ValueError as e:
-        raise fail("config.name", str(e)) from None
-    parameters = config.get("parameters")
-    if not isinstance(parameters, list):
-        raise fail("config.parameters", f"expected a list, got {parameters!r}")
-    try:
-        space = SearchSpace.build(parameters)
-    except ValueError as e:
-        raise fail("config.parameters", str(e)) from None
-    for i, (spec, p) in enumerate(zip(parameters, space.parameters)):
-        if spec != p.to_dict():  # e.g. a value_type removed: an Int would come back a Range
-            raise fail(f"config.parameters[{i}]", f"{spec!r} is not a parameter as axnb "
-                       f"writes it ({p.to_dict()!r})")
-    constraints = config.get("constraints") or []
-    if not isinstance(constraints, list):
-        raise fail("config.constraints", f"expected a list, got {constraints!r}")
-    for i, c in enumerate(constraints):
-        try:
-            space.constraints.append(parse_constraint(c, space))
-        except ValueError as e:
-            raise fail(f"config.constraints[{i}]", str(e)) from None
-    objectives = config.get("objectives")
-    if not isinstance(objectives, list) or not objectives:
-        raise fail("config.objectives", f"expected a non-empty list, got {objectives!r}")
-    directions: dict[str, str] = {}
-    for i, o in enumerate(objectives):
-        if (not isinstance(o, dict) or set(o) != {"metric", "minimize"}
-                or not isinstance(o["minimize"], bool) or not isinstance(o["metric"], str)
-                or o["metric"] in directions):
-            raise fail(f"config.objectives[{i}]", f"expected {{\"metric\": name, \"minimize\": "
-                       f"true or false}} with a metric named once, got {o!r}")
-        directions[o["metric"]] = "min" if o["minimize"] else "max"
-    outcome = config.get("outcome_constraints") or None
-    if outcome is not None and not isinstance(outcome, list):
-        raise fail("config.outcome_constraints", f"expected a list, got {outcome!r}")
-    try:
-        parsed = ex._parse_objectives(None, True, directions)
-    except ValueError as e:
-        raise fail("config.objectives", str(e)) from None
-    try:
-        bounds = ex._parse_outcome_constraints(outcome, parsed, space)
-    except ValueError as e:
-        raise fail("config.outcome_constraints", str(e)) from None
-    metrics = list(directions) + [c.metric for c in bounds if c.metric not in directions]
-    try:
-        ex._check_metric_names(metrics, space)
-    except ValueError as e:
-        raise fail("config.objectives", str(e)) from None
-    for key in ("seed", "initial_trials"):
-        try:
-            ex._check_optional_int(config.get(key), key, minimum=0)
-        except ValueError as e:
-            raise fail(f"config.{key}", str(e)) from None
-
-    # Trials.
-    required = [p.name for p in space.parameters if not isinstance(p, Fixed)]
-    for i, t in enumerate(data["trials"]):
-        if not isinstance(t, dict):
-            raise fail(f"trials[{i}]", f"expected a trial object, got {t!r}")
-        where = f"trial {i}"
-        missing = sorted({"index", "parameters", "status", "source", "created_at"} - set(t))
-        if missing:
-            raise fail(where, f"field(s) {missing} missing")
-        if not is_int(t["index"]) or t["index"] != i:
-            raise fail(f"{where}, field 'index'", f"{t['index']!r} should be {i} (trials are "
-                       f"numbered 0, 1, 2, ... in order)")
-        params = t["parameters"]
-        if not isinstance(params, dict):
-            raise fail(f"{where}, field 'parameters'", f"expected an object, got {params!r}")
-        unknown = [k for k in params if k not in space]
-        if unknown:
-            raise fail(f"{where}, field 'parameters'", f"unknown parameter(s) {unknown}; the "
-                       f"experiment's parameters are {space.names}")
-        absent = [n for n in required if n not in params]
-        if absent:
-            raise fail(f"{where}, field 'parameters'", f"missing parameter(s) {absent}")
-        for name, value in params.items():
-            try:
-                space[name].validate(value)
-            except ValueError as e:
-                raise fail(f"{where}, field 'parameters.{name}'", str(e)) from None
-        if t["status"] not in STATUSES:
-            raise fail(f"{where}, field 'status'", f"{t['status']!r} is not one of "
-                       f"{list(STATUSES)}")
-        if t["source"] not in SOURCES:
-            raise fail(f"{where}, field 'source'", f"{t['source']!r} is not one of "
-                       f"{list(SOURCES)}")
-        result = t.get("result")
-        if result is None and t["status"] == "completed":
-            raise fail(f"{where}, field 'result'", "the trial is completed but has no result")
-        if result is not None:
-            if not isinstance(result, dict):
-                raise fail(f"{where}, field 'result'", f"expected {{metric: [mean, sem or "
-                           f"null]}}, got {result!r}")
-            for metric, pair in result.items():
-                field = f"{where}, field 'result.{metric}'"
-                if not isinstance(pair, list) or len(pair) != 2:
-                    raise fail(field, f"expected [mean, sem or null], got {pair!r}")
-                mean, sem = pair
-                if not is_finite_number(mean):
-                    raise fail(field, f"the mean {mean!r} is not a finite number")
-                if sem is not None and not (is_finite_number(sem) and sem >= 0):
-                    raise fail(field, f"the sem {sem!r} is not a finite number >= 0 (or null)")
-        if not is_time(t["created_at"]):
-            raise fail(f"{where}, field 'created_at'", f"{t['created_at']!r} is not an ISO "
-                       f"date-time")
-        if t.get("completed_at") is not None and not is_time(t["completed_at"]):
-            raise fail(f"{where}, field 'completed_at'", f"{t['completed_at']!r} is not an "
-                       f"ISO date-time (or null)")
-        if t.get("reason") is not None and not isinstance(t["reason"], str):
-            raise fail(f"{where}, field 'reason'", f"{t['reason']!r} is not text (or null)")
-        batch, weight = t.get("batch"), t.get("weight")
-        if batch is not None and not (is_int(batch) and batch >= 0):
-            raise fail(f"{where}, field 'batch'", f"{batch!r} is not a round number >= 0")
-        if weight is not None and not (is_finite_number(weight) and 0 <= weight <= 1):
-            raise fail(f"{where}, field 'weight'", f"{weight!r} is not a share in [0, 1]")
-        counts = t.get("counts")
-        if counts is not None and not isinstance(counts, dict):
-            raise fail(f"{where}, field 'counts'", f"expected {{metric: [successes, trials]}}, "
-                       f"got {counts!r}")
-        for metric, pair in (counts or {}).items():
-            if not (isinstance(pair, list) and len(pair) == 2 and all(map(is_int, pair))
-                    and 0 <= pair[0] <= pair[1] and 0 < pair[1] <= MAX_COUNT):
-                raise fail(f"{where}, field 'counts.{metric}'", f"expected [successes, trials] "
-                           f"with 0 <= successes <= trials, trials > 0, got {pair!r}")
-
-    # Bandit rounds.
-    for i, r in enumerate(data.get("rounds", [])):
-        where = f"rounds[{i}]"
-        if not isinstance(r, dict):
-            raise fail(where, f"expected a round object, got {r!r}")
-        if not (is_int(r.get("batch")) and r["batch"] >= 0):
-            raise fail(f"{where}, field 'batch'", f"{r.get('batch')!r} is not a round number "
-                       f">= 0")
-        if "created_at" in r and not is_time(r["created_at"]):
-            raise fail(f"{where}, field 'created_at'", f"{r['created_at']!r} is not an ISO "
-                       f"date-time")
-        window = r.get("window")
-        if window is not None and not (is_int(window) and window >= 1):
-            raise fail(f"{where}, field 'window'", f"{window!r} is not a positive integer "
-                       f"(or null)")
-
-
-def _corrupt(path: Path, detail: str) -> CorruptFileError:
-    return CorruptFileError(
-        f"Cannot read experiment file {path}: {detail}. The file was left untouched. Restore "
-        f"it from a backup, or move it away (or pass another path=) to start a new experiment."
-    )
 
 
 # --------------------------------------------------------------------- writing

@@ -259,6 +259,38 @@ def test_another_kernel_reads_only_the_new_lines(tmp_path, small_limit, monkeypa
     assert full_reads == []
 
 
+@pytest.mark.parametrize("tamper", [
+    lambda t: t["parameters"].update(x=7.0),  # out of bounds
+    lambda t: t.update(status="done"),
+    lambda t: t.update(result={"objective": [1.0, -1.0]}),
+    lambda t: t.update(surprise=1),  # a field a newer axnb would write
+])
+def test_a_bad_line_another_process_appends_is_refused_mid_session(
+    tmp_path, small_limit, tamper
+):
+    a = axnb.Experiment("midsession", P2, path=tmp_path, seed=0)
+    for i in range(15):
+        a.attach({"x": i / 20, "y": 0.5}, result=float(i))
+    jpath = storage.journal_path(a.path)
+    assert jpath.exists()
+    b = axnb.load(a.path)
+    known = values(b)
+    a.attach({"x": 0.9, "y": 0.9}, result=1.0)
+    lines = jpath.read_bytes().split(b"\n")
+    entry = json.loads(lines[-2])
+    tamper(entry["trials"][0])
+    lines[-2] = json.dumps(entry).encode()
+    jpath.write_bytes(b"\n".join(lines))
+    before = (a.path.read_bytes(), jpath.read_bytes())
+    for _ in range(2):  # refused each time, nothing half-applied
+        with pytest.raises(axnb.CorruptFileError, match=r"(?i)trial 15|upgrade axnb"):
+            b.trials  # noqa: B018 - reading the trials picks up the other process's change
+        assert [t.result["objective"][0] for t in b._trials] == known
+    with pytest.raises(axnb.CorruptFileError):
+        axnb.load(a.path)
+    assert (a.path.read_bytes(), jpath.read_bytes()) == before
+
+
 # ------------------------------------------------------------------ several kernels
 def test_a_suggestion_overtaken_by_another_kernel_is_computed_again(tmp_path):
     a = axnb.Experiment("race", P2, path=tmp_path, seed=0, initial_trials=50)
