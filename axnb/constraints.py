@@ -344,6 +344,9 @@ def check_feasible(space: SearchSpace) -> None:
                         f"{value:.6g}, which is not an integer. Relax the constraint or make "
                         f"'{name}' an axnb.Range."
                     )
+    involved = sorted({n for c in constraints for n in c.coefficients})
+    if any(isinstance(space[n], Int) for n in involved):
+        _check_integer_feasible(space, constraints, involved)
     if len(constraints) < 2:
         return
     from axnb.engine.encoding import Encoder
@@ -354,6 +357,41 @@ def check_feasible(space: SearchSpace) -> None:
         raise InfeasibleError(
             f"No parameter values within the bounds satisfy all the constraints {texts} "
             f"together (each can be met alone). Relax a constraint or widen the bounds."
+        )
+
+
+def _check_integer_feasible(
+    space: SearchSpace, constraints: list[LinearConstraint], names: list[str]
+) -> None:
+    """``InfeasibleError`` when the constraints have solutions only where an integer
+    parameter would take a fractional value (a mixed-integer program in the parameters'
+    own units; SciPy's HiGHS)."""
+    import numpy as np
+    from scipy.optimize import Bounds, milp
+    from scipy.optimize import LinearConstraint as Rows
+
+    from axnb.space import Int
+
+    A = np.array([[c.coefficients.get(n, 0.0) for n in names] for c in constraints])
+    b = np.array([c.bound for c in constraints])
+    tol = np.array([TOLERANCE * max(1.0, abs(c.bound)) for c in constraints])
+    lower = np.array([b[i] - tol[i] if c.op == "==" else -np.inf
+                      for i, c in enumerate(constraints)])
+    # ">=" constraints are stored as "<=" with negated coefficients; "==" keeps both sides.
+    result = milp(
+        np.zeros(len(names)),
+        constraints=Rows(A, lower, b + tol),
+        integrality=np.array([isinstance(space[n], Int) for n in names], dtype=int),
+        bounds=Bounds([space[n].low for n in names],  # type: ignore[attr-defined]
+                      [space[n].high for n in names]),  # type: ignore[attr-defined]
+    )
+    if result.status == 2:  # proven infeasible
+        texts = ", ".join(repr(c.text) for c in constraints)
+        ints = [n for n in names if isinstance(space[n], Int)]
+        raise InfeasibleError(
+            f"No parameter values satisfy the constraints {texts} with {ints} integers "
+            f"(fractional values would). Relax a constraint, widen the bounds, or make "
+            f"{ints[0]!r} an axnb.Range."
         )
 
 

@@ -1016,24 +1016,29 @@ class Experiment:
         return touched
 
     # ----------------------------------------------------------------- display
-    def summary(self) -> dict[str, Any]:
+    def summary(self, trials: list[Trial] | None = None) -> dict[str, Any]:
         """Counts by status, the best observed objective value so far and the number of bandit
-        rounds."""
-        trials = self.trials
+        rounds (of ``trials``; default: all, with what other processes wrote)."""
+        trials = self.trials if trials is None else trials
         counts = {s: sum(t.status == s for t in trials) for s in (RUNNING, COMPLETED, FAILED,
                                                                     ABANDONED)}
         return {"trials": len(trials), **counts, "best_observed": best_observed(self, trials),
                 "rounds": len(self._rounds)}
 
     def __repr__(self) -> str:
-        s = self.summary()
+        note = ""
+        try:
+            s = self.summary()
+        except (ConflictError, CorruptFileError, OSError) as e:  # a repr never raises
+            s = self.summary(list(self._trials))
+            note = f" (the file cannot be merged: {type(e).__name__}; see exp.trials)"
         best = s["best_observed"]
         best_text = "" if best is None else f", best {self.objective.metric}={best:.6g}"
         if s["rounds"]:  # one arm's lucky round is no "best": exp.best() shrinks and pools
             best_text = f", {s['rounds']} bandit rounds"
         return (
             f"<axnb.Experiment '{self.name}': {s['trials']} trials ({s[COMPLETED]} completed, "
-            f"{s[RUNNING]} running, {s[FAILED]} failed){best_text}; file {self.path}>"
+            f"{s[RUNNING]} running, {s[FAILED]} failed){best_text}; file {self.path}{note}>"
         )
 
 

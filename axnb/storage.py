@@ -310,6 +310,8 @@ def read_state(path: Path) -> State:
         except json.JSONDecodeError as e:
             where = "it is empty" if not text.strip() else f"{e.msg} at line {e.lineno}"
             raise _corrupt(path, f"invalid JSON: {where}; it may be truncated") from None
+        except RecursionError:
+            raise _corrupt(path, "its JSON is nested too deeply to be an experiment") from None
         if not isinstance(data, dict) or data.get("format") != FORMAT:
             raise _corrupt(path, f"it is not an axnb experiment file (no \"format\": \"{FORMAT}\")")
         version = data.get("schema_version")
@@ -349,7 +351,10 @@ def read_state(path: Path) -> State:
                 f"{path} uses {sorted(set(unknown))}, which this axnb does not know (a newer "
                 f"axnb wrote it?). Upgrade axnb to open it. The file was left untouched."
             )
-        validate(data, path)
+        try:
+            validate(data, path)
+        except RecursionError:
+            raise _corrupt(path, "a value is nested too deeply to be an experiment's") from None
     return State(data, mark, lines)
 
 

@@ -289,6 +289,10 @@ def test_constraints_too_big_for_the_parser_are_constraint_errors(
     (XY, ["x1 <= 0.2", "x2 <= 0.2", "x1 + x2 >= 0.5"], "together"),
     ([axnb.Int("n", 0, 5), axnb.Range("x", 0, 1)], ["2*n == 3"], "not an integer"),
     ([axnb.Range("x", 0, 1), axnb.Fixed("f", 5.0)], ["x + f <= 4"], "cannot be satisfied"),
+    ([axnb.Int("a", 0, 3), axnb.Int("b", 0, 3)], ["2*a + 2*b == 3"], "integers"),
+    ([axnb.Int("a", 0, 3), axnb.Int("b", 0, 3)], ["a - b >= 0.2", "a - b <= 0.8"],
+     "with \\['a', 'b'\\] integers"),
+    ([axnb.Int("a", 0, 3), axnb.Range("x", 0, 0.4)], ["a + x == 1.5"], "integers"),
 ])
 def test_infeasible_constraints_are_refused_at_creation_before_any_file(
     tmp_path: Path, parameters: list, constraints: list[str], words: str
@@ -410,6 +414,36 @@ def test_suggest_n_gives_distinct_points_when_few_are_left(tmp_path: Path, seed:
                seed=seed)
     ts = e.suggest(n=3, fixed={"x": 0.5})
     assert sorted(t.parameters["c"] for t in ts) == ["a", "b", "c"]
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_a_small_discrete_space_is_covered_before_any_repeat_and_exhaustion_is_announced(
+    tmp_path: Path, seed: int
+) -> None:
+    e = create(tmp_path, parameters=[axnb.Choice("c", list("abcde"))], seed=seed, objective="loss",
+               initial_trials=5)
+    seen = []
+    for _ in range(5):
+        t = e.suggest()
+        e.complete(t.index, {"loss": float(ord(t.parameters["c"]) % 3)})
+        seen.append(t.parameters["c"])
+    assert sorted(seen) == list("abcde")  # the start design never repeats a tried point
+    with pytest.warns(UserWarning, match="all 5 points of the search space have been tried"):
+        e.suggest()
+
+
+def test_batches_in_a_small_integer_space_announce_exhaustion(tmp_path: Path) -> None:
+    e = create(tmp_path, parameters=[axnb.Int("a", 1, 3), axnb.Int("b", 1, 2)], seed=0,
+               objective="loss")
+    seen = set()
+    for _ in range(2):
+        batch = e.suggest(n=3)
+        seen |= {(t.parameters["a"], t.parameters["b"]) for t in batch}
+        for t in batch:
+            e.complete(t.index, {"loss": t.parameters["a"] + 0.5 * t.parameters["b"]})
+    assert len(seen) == 6
+    with pytest.warns(UserWarning, match="all 6 points.*3 of these 3 suggestion"):
+        e.suggest(n=3)
 
 
 def test_best_warns_when_no_trial_meets_the_outcome_constraints(tmp_path: Path) -> None:

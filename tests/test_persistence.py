@@ -97,6 +97,7 @@ def test_the_conflict_error_advice_works(tmp_path):
         a.attach({"x": 0.2, "y": 0.2}, result=2.0)
     assert "axnb.load" in str(info.value)
     assert len(a._trials) == 1  # nothing changed (a.trials raises the same error)
+    assert "1 trials" in repr(a) and "cannot be merged" in repr(a)  # a repr never raises
     a.save()  # the advice: writes a's experiment back, keeps b's as a backup
     assert values(axnb.load(a.path)) == [1.0]
     assert [values(axnb.load(p)) for p in storage.backups(a.path)] == [[1.0], [9.0]]

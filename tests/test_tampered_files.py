@@ -155,6 +155,20 @@ def test_a_number_too_large_for_json_floats_reads_as_infinity_and_is_refused(
     assert path.read_bytes() == raw
 
 
+@pytest.mark.parametrize("depth", [200, 100_000])
+@pytest.mark.parametrize("where", [("trials", 0, "reason"), ("config", "parameters", 2, "values")])
+def test_deeply_nested_values_are_refused_cleanly(
+    tmp_path: Path, base: dict[str, Any], depth: int, where: tuple[Any, ...]
+) -> None:
+    path = tmp_path / "t.axnb.json"
+    text = json.dumps(_set(base, where, "NESTED"), indent=1)
+    path.write_text(text.replace('"NESTED"', "[" * depth + "]" * depth))
+    raw = path.read_bytes()
+    with pytest.raises(axnb.CorruptFileError, match="left untouched"):
+        axnb.load(path)
+    assert path.read_bytes() == raw
+
+
 def test_an_open_experiment_is_never_half_loaded_from_a_tampered_file(
     tmp_path: Path, base: dict[str, Any]
 ) -> None:

@@ -27,6 +27,7 @@ trade that guarantee for speed: the fit then depends on the previous fit in this
 
 from __future__ import annotations
 
+import itertools
 import math
 import threading
 import warnings
@@ -61,10 +62,41 @@ CENTER_FIRST = True
 #: suggestions with sems measured failing at 1e150). Suggestions then fall back with a
 #: warning naming the metric, ``predict`` raises, ``best`` uses the observed values.
 MAX_MODEL_SCALE = 1e100
+#: A space whose free columns are all discrete is enumerated up to this many points, so the
+#: start design never repeats a tried point and exhaustion is announced.
+MAX_ENUMERATED = 4096
 
 
 class ScaleError(ModelFitError):
     """A metric's results are too large to model (see ``MAX_MODEL_SCALE``)."""
+
+
+def _key(row: Sequence[float]) -> tuple:
+    """A hashable key of an encoded row (rounded: encodings of one value agree to 1e-9)."""
+    return tuple(np.round(np.asarray(row, dtype=np.float64), 9).tolist())
+
+
+def _prefer_untried(
+    rows: np.ndarray, points: dict[tuple, np.ndarray], tried: set[tuple], seed: int
+) -> np.ndarray:
+    """``rows`` with each one that repeats a tried point (or an earlier row) replaced by an
+    untried point of ``points``, drawn in a seeded random order, while untried points last."""
+    untried = [k for k in points if k not in tried]
+    order = np.random.default_rng(seed).permutation(len(untried))
+    spare = [points[untried[i]] for i in order]
+    taken = set(tried)
+    out = []
+    for row in np.asarray(rows):
+        key = _key(row)
+        if key in taken:
+            while spare and _key(spare[-1]) in taken:
+                spare.pop()
+            if spare:
+                row = spare.pop()
+                key = _key(row)
+        taken.add(key)
+        out.append(row)
+    return np.asarray(out)
 
 
 def check_scale(data: Any) -> None:
@@ -165,15 +197,18 @@ class Engine:
                 pins, pinned = self._pins(fixed)
                 position = len(trials)
                 seed = derive_seed(self.seed, "suggest", position, n, sorted(pinned.items()))
+                points = self._discrete_points(pins)
                 if not self.in_model_phase(trials) or len(pins) == self.encoder.d:
                     self.status = "sampling initial points"
                     rows = space_filling(self.encoder, self.repairer, n, self.seed, position, pins)
                     if position == 0 and CENTER_FIRST:
                         rows = self._centre_first(rows, pins)
-                    return self._finish(rows, "init")
+                    if points is not None:
+                        rows = _prefer_untried(rows, points, self._tried(trials), seed)
+                    return self._finish(self._warn_exhausted(rows, points, trials, pinned), "init")
                 try:
                     rows = self._model_rows(trials, n, pins, seed)
-                    return self._finish(rows, "model")
+                    return self._finish(self._warn_exhausted(rows, points, trials, pinned), "model")
                 except InfeasibleError:
                     raise
                 except Exception as e:  # any model failure falls back
@@ -231,6 +266,49 @@ class Engine:
             f"point{'s exist' if count != 1 else ' exists'}. Ask for n={count}, pin fewer "
             f"parameters, or record a point you chose with exp.attach(params)."
         )
+
+    def _discrete_points(self, pins: dict[int, float]) -> dict[tuple, np.ndarray] | None:
+        """Every valid point (key -> encoded row) with ``pins`` applied when all free columns
+        are discrete and there are at most ``MAX_ENUMERATED``; None otherwise."""
+        columns = self.encoder.columns
+        free = [j for j in range(len(columns)) if j not in pins]
+        if any(not columns[j].values for j in free):
+            return None
+        if math.prod(len(columns[j].values) for j in free) > MAX_ENUMERATED:
+            return None
+        base = np.zeros(self.encoder.d)
+        for j, v in pins.items():
+            base[j] = v
+        out: dict[tuple, np.ndarray] = {}
+        for combo in itertools.product(*(columns[j].values for j in free)):
+            row = base.copy()
+            row[free] = combo
+            if self.repairer.ok(row):
+                out[_key(row)] = row
+        return out
+
+    def _tried(self, trials: Sequence[Trial]) -> set[tuple]:
+        """Keys of the points of every trial (running, completed, failed or abandoned)."""
+        return {_key(row) for row in self._encode_valid([t.parameters for t in trials])}
+
+    def _warn_exhausted(
+        self, rows: np.ndarray | Sequence[np.ndarray], points: dict[tuple, np.ndarray] | None,
+        trials: Sequence[Trial], pinned: Mapping[str, Any],
+    ) -> np.ndarray | Sequence[np.ndarray]:
+        """``rows``, with a warning when the discrete space is exhausted and they repeat."""
+        if points is None:
+            return rows
+        tried = self._tried(trials)
+        repeats = sum(_key(r) in tried for r in rows)
+        if repeats and len(tried & points.keys()) >= len(points):
+            warnings.warn(
+                f"axnb: all {len(points)} points of the search space"
+                f"{f' with {dict(pinned)} pinned' if pinned else ''}"
+                f" have been tried; {repeats} of these {len(rows)} suggestion(s) repeat a "
+                f"tried point. Stop here, widen the space, or keep going to re-measure noisy "
+                f"results.", UserWarning, stacklevel=4,
+            )
+        return rows
 
     def _centre_first(self, rows: np.ndarray, pins: dict[int, float]) -> np.ndarray:
         """``rows`` with the first replaced by the centre of the space (middle value of each
