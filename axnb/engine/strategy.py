@@ -182,6 +182,7 @@ class Engine:
         self.status = "idle"
         self.last_acquisition: str | None = None
         self.cache = ModelCache()
+        self._points: dict[tuple, dict[tuple, np.ndarray] | None] = {}
         self._lock = threading.RLock()
 
     # ---------------------------------------------------------------- suggestions
@@ -198,17 +199,18 @@ class Engine:
                 position = len(trials)
                 seed = derive_seed(self.seed, "suggest", position, n, sorted(pinned.items()))
                 points = self._discrete_points(pins)
+                tried = self._tried(trials) if points is not None else set()
                 if not self.in_model_phase(trials) or len(pins) == self.encoder.d:
                     self.status = "sampling initial points"
                     rows = space_filling(self.encoder, self.repairer, n, self.seed, position, pins)
                     if position == 0 and CENTER_FIRST:
                         rows = self._centre_first(rows, pins)
                     if points is not None:
-                        rows = _prefer_untried(rows, points, self._tried(trials), seed)
-                    return self._finish(self._warn_exhausted(rows, points, trials, pinned), "init")
+                        rows = _prefer_untried(rows, points, tried, seed)
+                    return self._finish(self._warn_exhausted(rows, points, tried, pinned), "init")
                 try:
                     rows = self._model_rows(trials, n, pins, seed)
-                    return self._finish(self._warn_exhausted(rows, points, trials, pinned), "model")
+                    return self._finish(self._warn_exhausted(rows, points, tried, pinned), "model")
                 except InfeasibleError:
                     raise
                 except Exception as e:  # any model failure falls back
@@ -269,7 +271,16 @@ class Engine:
 
     def _discrete_points(self, pins: dict[int, float]) -> dict[tuple, np.ndarray] | None:
         """Every valid point (key -> encoded row) with ``pins`` applied when all free columns
-        are discrete and there are at most ``MAX_ENUMERATED``; None otherwise."""
+        are discrete and there are at most ``MAX_ENUMERATED``; None otherwise. Enumerated
+        once per set of pins (the space and its constraints never change)."""
+        cached = self._points.get(tuple(sorted(pins.items())), False)
+        if cached is not False:
+            return cached
+        points = self._enumerate(pins)
+        self._points[tuple(sorted(pins.items()))] = points
+        return points
+
+    def _enumerate(self, pins: dict[int, float]) -> dict[tuple, np.ndarray] | None:
         columns = self.encoder.columns
         free = [j for j in range(len(columns)) if j not in pins]
         if any(not columns[j].values for j in free):
@@ -293,12 +304,12 @@ class Engine:
 
     def _warn_exhausted(
         self, rows: np.ndarray | Sequence[np.ndarray], points: dict[tuple, np.ndarray] | None,
-        trials: Sequence[Trial], pinned: Mapping[str, Any],
+        tried: set[tuple], pinned: Mapping[str, Any],
     ) -> np.ndarray | Sequence[np.ndarray]:
-        """``rows``, with a warning when the discrete space is exhausted and they repeat."""
+        """``rows``, with a warning when the discrete space is exhausted and they repeat
+        (``tried``: the keys of every trial's point)."""
         if points is None:
             return rows
-        tried = self._tried(trials)
         repeats = sum(_key(r) in tried for r in rows)
         if repeats and len(tried & points.keys()) >= len(points):
             warnings.warn(
