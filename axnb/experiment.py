@@ -14,6 +14,7 @@ memory, so an invalid call or a failed write changes nothing. Observers register
 from __future__ import annotations
 
 import contextlib
+import getpass
 import math
 import os
 import secrets
@@ -40,8 +41,12 @@ from axnb.space import Parameter, SearchSpace, Value, check_text, plain, short_r
 from axnb.trial import (
     ABANDONED,
     COMPLETED,
+    CORRECTED,
+    EXCLUDED,
     FAILED,
+    INCLUDED,
     RUNNING,
+    Change,
     Objective,
     Result,
     Trial,
@@ -320,6 +325,73 @@ class Experiment:
 
         return self._transact("abandon", op)[0]
 
+    # ----------------------------------------------------------------- amending data
+    def exclude(self, index: int | Trial, reason: str | None = None) -> Trial:
+        """Leave a completed trial out of the model, ``best()`` and the fits of plots; it stays
+        in the file (drawn hollow in plots) and ``exp.include(index)`` takes it back. The
+        change is recorded in ``Trial.history`` with its reason. Excluding an excluded trial
+        changes nothing."""
+        return self._amend(index, EXCLUDED, reason)
+
+    def include(self, index: int | Trial, reason: str | None = None) -> Trial:
+        """Undo ``exclude``: the trial's result is used again (recorded in its history).
+        Including a trial that is not excluded changes nothing."""
+        return self._amend(index, INCLUDED, reason)
+
+    def correct(self, index: int | Trial, result: Any, reason: str | None = None) -> Trial:
+        """Replace a completed trial's result (any form ``complete`` takes); the earlier
+        result stays in ``Trial.history`` with the reason. Correcting to the same result
+        changes nothing."""
+        normalized, counts = normalize(result, self.metrics, self.objective.metric)
+        _check_result_metrics(normalized, self)
+        return self._amend(index, CORRECTED, reason, (normalized, counts))
+
+    def _amend(
+        self, index: int | Trial, action: str, reason: str | None,
+        new: tuple[Result, Any] | None = None,
+    ) -> Trial:
+        verb = {EXCLUDED: "exclude", INCLUDED: "include", CORRECTED: "correct"}[action]
+
+        def op() -> tuple[list[Trial], list[Trial]]:
+            trial = self._get(index)
+            if trial.status != COMPLETED:
+                hint = ("exp.complete(i, result) records its result" if trial.is_running
+                        else "it has no result to leave out or correct")
+                raise TrialError(f"Cannot {verb} trial {trial.index}: it is {trial.status}; "
+                                 f"only a completed trial can be {action} ({hint}).")
+            unchanged = (trial.excluded if action == EXCLUDED
+                         else not trial.excluded if action == INCLUDED
+                         else new == (trial.result, trial.counts))
+            if unchanged:
+                return [], []
+            replaced = trial.result if action == CORRECTED else None
+            change = Change(action, now(), _text(reason), replaced,
+                            trial.counts if action == CORRECTED else None, _user())
+            updated = replace(trial, history=[*trial.history, change])
+            if action != CORRECTED:
+                updated.excluded = action == EXCLUDED
+            else:
+                assert new is not None
+                if trial.batch is not None:
+                    _require_sems(trial, new[0])
+                updated.result, updated.counts = new
+            return [updated], []
+
+        touched = self._transact(verb, op)
+        return touched[0] if touched else self.trial(index)
+
+    @property
+    def history(self) -> list[dict[str, Any]]:
+        """Every change made to finished trials (exclusions, inclusions, corrections), oldest
+        first: ``{"at", "trial", "action", "by", "reason", "result"}`` each, where ``result``
+        is the result a correction replaced (None otherwise)."""
+        changes = [
+            {"at": c.at, "trial": t.index, "action": c.action, "by": c.by,
+             "reason": c.reason, "result": c.result}
+            for t in self.trials for c in t.history
+        ]
+        return sorted(changes, key=lambda c: (c["at"], c["trial"]))
+
     def _require_running(self, index: int | Trial, verb: str) -> Trial:
         trial = self._get(index)
         if trial.status == RUNNING:
@@ -334,8 +406,9 @@ class Experiment:
 
     # ----------------------------------------------------------------- results
     def to_dataframe(self) -> pd.DataFrame:
-        """One row per trial: index, status, source (then ``batch`` and ``weight`` in an
-        experiment with bandit rounds), parameters, ``<metric>`` (mean) and ``<metric>_sem``
+        """One row per trial: index, status, source (then ``excluded`` once a trial has been
+        excluded or corrected, and ``batch`` and ``weight`` in an experiment with bandit
+        rounds), parameters, ``<metric>`` (mean) and ``<metric>_sem``
         for each metric, times and failure reason."""
         import pandas as pd
 
@@ -347,7 +420,8 @@ class Experiment:
                     metrics.append(m)
         for t in self.trials:
             row: dict[str, Any] = {"index": t.index, "status": t.status, "source": t.source,
-                                   "batch": t.batch, "weight": t.weight}
+                                   "batch": t.batch, "weight": t.weight,
+                                   "excluded": t.excluded}
             row.update(t.parameters)
             for m in metrics:
                 mean, sem = (t.result or {}).get(m, (None, None))
@@ -356,6 +430,8 @@ class Experiment:
             row.update(created_at=t.created_at, completed_at=t.completed_at, reason=t.reason)
             rows.append(row)
         columns = ["index", "status", "source"]
+        if any(t.excluded or t.history for t in self._trials):
+            columns += ["excluded"]
         if any(t.batch is not None for t in self._trials):
             columns += ["batch", "weight"]
         columns += self.space.names
@@ -414,7 +490,15 @@ class Experiment:
 
     def _completed_or_raise(self) -> list[Trial]:
         trials = self.trials
-        if not any(t.is_completed for t in trials):
+        if not any(t.is_data for t in trials):
+            excluded = [t.index for t in trials if t.is_completed]
+            if excluded:
+                more = " ..." if len(excluded) > 10 else ""
+                raise TrialError(
+                    f"Every completed trial of experiment '{self.name}' is excluded (trials "
+                    f"{excluded[:10]}{more}): include one with exp.include(i), or complete or "
+                    f"attach another trial."
+                )
             raise TrialError(
                 f"Experiment '{self.name}' has no completed trial yet: complete or attach one "
                 f"with a result first."
@@ -497,8 +581,9 @@ class Experiment:
     def subscribe(self, listener: Listener) -> Callable[[], None]:
         """Call ``listener(event, trials)`` after every change; returns an unsubscribe function.
 
-        Events: "suggest", "attach", "complete", "fail", "abandon", "reload" (another process
-        changed the file). Listeners run in the thread that made the change.
+        Events: "suggest", "attach", "complete", "fail", "abandon", "exclude", "include",
+        "correct", "reload" (another process changed the file). Listeners run in the thread
+        that made the change.
         """
         with self._lock:
             self._listeners.append(listener)
@@ -1017,13 +1102,14 @@ class Experiment:
 
     # ----------------------------------------------------------------- display
     def summary(self, trials: list[Trial] | None = None) -> dict[str, Any]:
-        """Counts by status, the best observed objective value so far and the number of bandit
-        rounds (of ``trials``; default: all, with what other processes wrote)."""
+        """Counts by status, how many completed trials are excluded, the best observed
+        objective value so far (excluded trials aside) and the number of bandit rounds (of
+        ``trials``; default: all, with what other processes wrote)."""
         trials = self.trials if trials is None else trials
         counts = {s: sum(t.status == s for t in trials) for s in (RUNNING, COMPLETED, FAILED,
                                                                     ABANDONED)}
-        return {"trials": len(trials), **counts, "best_observed": best_observed(self, trials),
-                "rounds": len(self._rounds)}
+        return {"trials": len(trials), **counts, "excluded": sum(t.excluded for t in trials),
+                "best_observed": best_observed(self, trials), "rounds": len(self._rounds)}
 
     def __repr__(self) -> str:
         note = ""
@@ -1033,12 +1119,14 @@ class Experiment:
             s = self.summary(list(self._trials))
             note = f" (the file cannot be merged: {type(e).__name__}; see exp.trials)"
         best = s["best_observed"]
+        excluded = f", {s['excluded']} excluded" if s["excluded"] else ""
         best_text = "" if best is None else f", best {self.objective.metric}={best:.6g}"
         if s["rounds"]:  # one arm's lucky round is no "best": exp.best() shrinks and pools
             best_text = f", {s['rounds']} bandit rounds"
         return (
             f"<axnb.Experiment '{self.name}': {s['trials']} trials ({s[COMPLETED]} completed, "
-            f"{s[RUNNING]} running, {s[FAILED]} failed){best_text}; file {self.path}{note}>"
+            f"{s[RUNNING]} running, {s[FAILED]} failed{excluded}){best_text}; file "
+            f"{self.path}{note}>"
         )
 
 
@@ -1050,7 +1138,7 @@ def best_observed(exp: Experiment, trials: list[Trial] | None = None) -> float |
     values = [
         t.result[objective.metric][0]
         for t in trials
-        if t.is_completed and t.result and objective.metric in t.result
+        if t.is_data and t.result and objective.metric in t.result
         and all(
             c.metric in t.result and c.satisfied(t.result[c.metric][0])
             for c in exp.outcome_constraints
@@ -1295,6 +1383,14 @@ def _require_sems(trial: Trial, result: Result) -> None:
             f"an uncertainty, but {missing} has none. Complete with (mean, sem) or "
             f"axnb.Rate(successes, trials)."
         )
+
+
+def _user() -> str | None:
+    """Who makes a change (the login name), when the system knows."""
+    try:
+        return getpass.getuser()
+    except (KeyError, OSError):  # no passwd entry, no USER: who is unknown
+        return None
 
 
 def _text(reason: Any) -> str | None:

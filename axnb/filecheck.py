@@ -22,15 +22,18 @@ from typing import Any
 
 from axnb.errors import CorruptFileError
 from axnb.space import Choice, Fixed, Int, Range, SearchSpace, is_finite_number
-from axnb.trial import MAX_COUNT, SOURCES, STATUSES
+from axnb.trial import ACTIONS, CORRECTED, MAX_COUNT, SOURCES, STATUSES
 
 #: The fields of a trial this version reads (see the schema in ``storage``).
 TRIAL_KEYS = frozenset({"index", "parameters", "status", "source", "result", "created_at",
-                        "completed_at", "reason", "batch", "weight", "counts", "owner"})
+                        "completed_at", "reason", "batch", "weight", "counts", "owner",
+                        "excluded", "history"})
+#: The fields of an entry of a trial's ``history``.
+CHANGE_KEYS = frozenset({"action", "at", "by", "reason", "result", "counts"})
 _STATUSES = frozenset(STATUSES)
 _SOURCES = frozenset(SOURCES)
-#: Trial fields the fast path checks; a trial with any other (batch, weight, counts) takes
-#: the full check.
+#: Trial fields the fast path checks; a trial with any other (batch, weight, counts,
+#: excluded, history) takes the full check.
 _FAST_KEYS = frozenset({"index", "parameters", "status", "source", "result", "created_at",
                         "completed_at", "reason", "owner"})
 
@@ -164,19 +167,7 @@ class TrialCheck:
         result = t.get("result")
         if result is None and t["status"] == "completed":
             raise fail(f"{where}, field 'result'", "the trial is completed but has no result")
-        if result is not None:
-            if not isinstance(result, dict):
-                raise fail(f"{where}, field 'result'", f"expected {{metric: [mean, sem or "
-                           f"null]}}, got {result!r}")
-            for metric, pair in result.items():
-                field = f"{where}, field 'result.{metric}'"
-                if not isinstance(pair, list) or len(pair) != 2:
-                    raise fail(field, f"expected [mean, sem or null], got {pair!r}")
-                mean, sem = pair
-                if not is_finite_number(mean):
-                    raise fail(field, f"the mean {mean!r} is not a finite number")
-                if sem is not None and not (is_finite_number(sem) and sem >= 0):
-                    raise fail(field, f"the sem {sem!r} is not a finite number >= 0 (or null)")
+        self._result(result, f"{where}, field 'result")
         if not _is_time(t["created_at"]):
             raise fail(f"{where}, field 'created_at'", f"{t['created_at']!r} is not an ISO "
                        f"date-time")
@@ -193,15 +184,66 @@ class TrialCheck:
             raise fail(f"{where}, field 'batch'", f"{batch!r} is not a round number >= 0")
         if weight is not None and not (is_finite_number(weight) and 0 <= weight <= 1):
             raise fail(f"{where}, field 'weight'", f"{weight!r} is not a share in [0, 1]")
-        counts = t.get("counts")
+        self._counts(t.get("counts"), f"{where}, field 'counts")
+        excluded = t.get("excluded", False)
+        if not isinstance(excluded, bool):
+            raise fail(f"{where}, field 'excluded'", f"{excluded!r} is not true or false")
+        if excluded and t["status"] != "completed":
+            raise fail(f"{where}, field 'excluded'", f"the trial is {t['status']}; only a "
+                       f"completed trial can be excluded")
+        history = t.get("history", [])
+        if not isinstance(history, list):
+            raise fail(f"{where}, field 'history'", f"expected a list of changes, got "
+                       f"{history!r}")
+        for k, change in enumerate(history):
+            self._change(change, f"{where}, field 'history[{k}]")
+
+    def _result(self, result: Any, field: str) -> None:
+        """Check a ``{metric: [mean, sem or null]}`` (or null); ``field`` lacks its closing
+        quote (a metric's name is added)."""
+        if result is None:
+            return
+        if not isinstance(result, dict):
+            raise self.fail(f"{field}'", f"expected {{metric: [mean, sem or null]}}, got "
+                            f"{result!r}")
+        for metric, pair in result.items():
+            where = f"{field}.{metric}'"
+            if not isinstance(pair, list) or len(pair) != 2:
+                raise self.fail(where, f"expected [mean, sem or null], got {pair!r}")
+            mean, sem = pair
+            if not is_finite_number(mean):
+                raise self.fail(where, f"the mean {mean!r} is not a finite number")
+            if sem is not None and not (is_finite_number(sem) and sem >= 0):
+                raise self.fail(where, f"the sem {sem!r} is not a finite number >= 0 (or null)")
+
+    def _counts(self, counts: Any, field: str) -> None:
+        """Check a ``{metric: [successes, trials]}`` (or null), as ``_result``."""
         if counts is not None and not isinstance(counts, dict):
-            raise fail(f"{where}, field 'counts'", f"expected {{metric: [successes, trials]}}, "
-                       f"got {counts!r}")
+            raise self.fail(f"{field}'", f"expected {{metric: [successes, trials]}}, got "
+                            f"{counts!r}")
         for metric, pair in (counts or {}).items():
             if not (isinstance(pair, list) and len(pair) == 2 and all(map(_is_int, pair))
                     and 0 <= pair[0] <= pair[1] and 0 < pair[1] <= MAX_COUNT):
-                raise fail(f"{where}, field 'counts.{metric}'", f"expected [successes, trials] "
-                           f"with 0 <= successes <= trials, trials > 0, got {pair!r}")
+                raise self.fail(f"{field}.{metric}'", f"expected [successes, trials] with 0 <= "
+                                f"successes <= trials, trials > 0, got {pair!r}")
+
+    def _change(self, change: Any, field: str) -> None:
+        """Check one entry of a trial's history, as ``_result``."""
+        if not isinstance(change, dict) or not change.keys() <= CHANGE_KEYS:
+            raise self.fail(f"{field}'", f"expected {{\"action\", \"at\", \"by\", "
+                            f"\"reason\", \"result\", \"counts\"}}, got {change!r}")
+        if change.get("action") not in ACTIONS:
+            raise self.fail(f"{field}.action'", f"{change.get('action')!r} is not one of "
+                            f"{list(ACTIONS)}")
+        if not _is_time(change.get("at")):
+            raise self.fail(f"{field}.at'", f"{change.get('at')!r} is not an ISO date-time")
+        for key in ("by", "reason"):
+            if change.get(key) is not None and not isinstance(change[key], str):
+                raise self.fail(f"{field}.{key}'", f"{change[key]!r} is not text (or null)")
+        if change["action"] == CORRECTED and change.get("result") is None:
+            raise self.fail(f"{field}.result'", "a correction keeps the result it replaced")
+        self._result(change.get("result"), f"{field}.result")
+        self._counts(change.get("counts"), f"{field}.counts")
 
     def round(self, r: Any, i: int) -> None:
         """Check the bandit round ``r`` (``rounds[i]``)."""

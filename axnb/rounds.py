@@ -145,13 +145,13 @@ def estimate(
     objective = exp.objective
     metrics = [objective.metric] + [c.metric for c in exp.outcome_constraints]
     rounds = batches(trials)
-    completed = [b for b, ts in rounds.items() if any(t.is_completed for t in ts)]
+    completed = [b for b, ts in rounds.items() if any(t.is_data for t in ts)]
     counted = completed if window is None else completed[-window:]
     per_arm: dict[ArmKey, dict[str, list[tuple[float, float, tuple[int, int] | None]]]] = {}
     params: dict[ArmKey, dict[str, Value]] = {}
     for b in counted:
         for t in rounds[b]:
-            if not t.is_completed or not t.result or objective.metric not in t.result:
+            if not t.is_data or not t.result or objective.metric not in t.result:
                 continue
             key = arm_key(t.parameters)
             params.setdefault(key, dict(t.parameters))

@@ -40,8 +40,12 @@ feature (an open issue); this version writes none of them and refuses a file tha
          "counts": {"conversion": [52, 1000]},          # optional: results given as Rate
          "owner": {"host": "lab-pc", "pid": 4242,       # optional: the process whose run() /
                    "start": "<boot id>:<ticks>"}        # optimize() loop started the trial
-         # planned: "task": "online", "excluded": true,
-         #          "history": [{"result": {...}, "reason": "...", "at": "..."}]
+         "excluded": true,                              # optional: left out of the model
+         "history": [                                   # optional: changes once finished
+           {"action": "corrected", "at": "...", "by": "ada", "reason": "re-measured",
+            "result": {"conversion": [0.05, 0.007]}}    # the result the correction replaced
+         ]                                              # actions: excluded/included/corrected
+         # planned: "task": "online"
         }
       ],
       "rounds": [                                       # optional: bandit rounds

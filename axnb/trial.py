@@ -21,6 +21,9 @@ from axnb.space import Value, check_text, plain, short_repr
 RUNNING, COMPLETED, FAILED, ABANDONED = "running", "completed", "failed", "abandoned"
 STATUSES = (RUNNING, COMPLETED, FAILED, ABANDONED)
 SOURCES = ("init", "model", "manual", "fallback")
+#: What a change to a finished trial did (``Trial.history``).
+EXCLUDED, INCLUDED, CORRECTED = "excluded", "included", "corrected"
+ACTIONS = (EXCLUDED, INCLUDED, CORRECTED)
 
 Result = dict[str, tuple[float, float | None]]
 Counts = dict[str, tuple[int, int]]
@@ -82,6 +85,58 @@ def now() -> datetime:
     return datetime.now(UTC)
 
 
+@dataclass(frozen=True)
+class Change:
+    """One change to a finished trial, kept in ``Trial.history``: ``action`` is
+    ``"excluded"``, ``"included"`` or ``"corrected"``; ``at`` when, ``by`` who (the user
+    name, when known) and ``reason`` why. For a correction, ``result`` (and ``counts``) is the
+    result it replaced."""
+
+    action: str
+    at: datetime
+    reason: str | None = None
+    result: Result | None = None
+    counts: Counts | None = None
+    by: str | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        """The change's JSON form (keys without a value are left out)."""
+        d: dict[str, Any] = {"action": self.action, "at": self.at.isoformat()}
+        if self.by is not None:
+            d["by"] = self.by
+        if self.reason is not None:
+            d["reason"] = self.reason
+        if self.result is not None:
+            d["result"] = _result_json(self.result)
+        if self.counts:
+            d["counts"] = _counts_json(self.counts)
+        return d
+
+    @classmethod
+    def from_dict(cls, d: Mapping[str, Any]) -> Change:
+        return cls(action=str(d["action"]), at=datetime.fromisoformat(d["at"]),
+                   reason=d.get("reason"), result=_result_from(d.get("result")),
+                   counts=_counts_from(d.get("counts")), by=d.get("by"))
+
+
+def _result_json(result: Result) -> dict[str, list[float | None]]:
+    return {m: [mean, sem] for m, (mean, sem) in result.items()}
+
+
+def _result_from(raw: Mapping[str, Any] | None) -> Result | None:
+    if raw is None:
+        return None
+    return {m: (float(v[0]), None if v[1] is None else float(v[1])) for m, v in raw.items()}
+
+
+def _counts_json(counts: Counts) -> dict[str, list[int]]:
+    return {m: [s, n] for m, (s, n) in counts.items()}
+
+
+def _counts_from(raw: Mapping[str, Any] | None) -> Counts | None:
+    return {m: (int(v[0]), int(v[1])) for m, v in raw.items()} if raw else None
+
+
 @dataclass
 class Trial:
     """One evaluation: parameters, status, result and where the parameters came from.
@@ -91,6 +146,8 @@ class Trial:
     because the model could not be fit). ``reason`` holds the failure reason or traceback.
     ``batch`` and ``weight`` are the bandit round and its traffic share (None for ordinary
     trials); ``counts`` holds ``{metric: (successes, trials)}`` of results given as ``Rate``.
+    ``excluded``: left out of the model, ``best()`` and the fits of plots (``exp.exclude``);
+    ``history``: the changes made to the trial once finished, oldest first (``Change``).
     """
 
     index: int
@@ -104,6 +161,8 @@ class Trial:
     batch: int | None = None
     weight: float | None = None
     counts: Counts | None = None
+    excluded: bool = False
+    history: list[Change] = field(default_factory=list)
 
     @property
     def is_running(self) -> bool:
@@ -113,6 +172,11 @@ class Trial:
     def is_completed(self) -> bool:
         return self.status == COMPLETED
 
+    @property
+    def is_data(self) -> bool:
+        """Completed and not excluded: the trials the model, ``best()`` and fits use."""
+        return self.status == COMPLETED and not self.excluded
+
     def to_dict(self) -> dict[str, Any]:
         """The trial's JSON form (schema 2: optional keys are written only when set)."""
         d: dict[str, Any] = {
@@ -120,10 +184,7 @@ class Trial:
             "parameters": dict(self.parameters),
             "status": self.status,
             "source": self.source,
-            "result": (
-                None if self.result is None
-                else {m: [mean, sem] for m, (mean, sem) in self.result.items()}
-            ),
+            "result": None if self.result is None else _result_json(self.result),
             "created_at": self.created_at.isoformat(),
             "completed_at": None if self.completed_at is None else self.completed_at.isoformat(),
             "reason": self.reason,
@@ -132,22 +193,21 @@ class Trial:
             d["batch"] = self.batch
             d["weight"] = self.weight
         if self.counts:
-            d["counts"] = {m: [s, n] for m, (s, n) in self.counts.items()}
+            d["counts"] = _counts_json(self.counts)
+        if self.excluded:
+            d["excluded"] = True
+        if self.history:
+            d["history"] = [c.to_dict() for c in self.history]
         return d
 
     @classmethod
     def from_dict(cls, d: Mapping[str, Any]) -> Trial:
-        result = d.get("result")
         return cls(
             index=int(d["index"]),
             parameters=dict(d["parameters"]),
             status=str(d["status"]),
             source=str(d["source"]),
-            result=(
-                None if result is None
-                else {m: (float(v[0]), None if v[1] is None else float(v[1]))
-                      for m, v in result.items()}
-            ),
+            result=_result_from(d.get("result")),
             created_at=datetime.fromisoformat(d["created_at"]),
             completed_at=(
                 None if d.get("completed_at") is None
@@ -156,10 +216,9 @@ class Trial:
             reason=d.get("reason"),
             batch=None if d.get("batch") is None else int(d["batch"]),
             weight=None if d.get("weight") is None else float(d["weight"]),
-            counts=(
-                {m: (int(v[0]), int(v[1])) for m, v in d["counts"].items()}
-                if d.get("counts") else None
-            ),
+            counts=_counts_from(d.get("counts")),
+            excluded=bool(d.get("excluded", False)),
+            history=[Change.from_dict(c) for c in d.get("history") or ()],
         )
 
 

@@ -85,8 +85,8 @@ def feasible(exp: Experiment, result: Mapping[str, tuple[float, Any]] | None) ->
 
 
 def with_metric(trials: Sequence[Trial], metric: str) -> list[Trial]:
-    """Completed trials that report ``metric``, by index."""
-    return [t for t in trials if t.is_completed and t.result and metric in t.result]
+    """Completed trials (not excluded) that report ``metric``, by index."""
+    return [t for t in trials if t.is_data and t.result and metric in t.result]
 
 
 # --------------------------------------------------------------------- observed points

@@ -117,7 +117,7 @@ def compute_pareto(
     ym = y_metric or next(m for m in names if m != xm)
     if xm == ym:
         raise ValueError(f"x_metric and y_metric are both '{xm}': pick two objectives of {names}.")
-    done = [t for t in trials if t.is_completed and t.result and all(m in t.result for m in objs)]
+    done = [t for t in trials if t.is_data and t.result and all(m in t.result for m in objs)]
     x = np.array([t.result[xm][0] for t in done], dtype=float)  # type: ignore[index]
     y = np.array([t.result[ym][0] for t in done], dtype=float)  # type: ignore[index]
     ok = np.array([feasible(exp, t.result) for t in done], dtype=bool)

@@ -123,7 +123,7 @@ def collect(encoder: Encoder, trials: Sequence[Trial], metric: str) -> MetricDat
     """Completed trials that report ``metric``, encoded. Sems are used only if all are known."""
     rows, ys, sems, idx = [], [], [], []
     for t in trials:
-        if t.status != "completed" or not t.result or metric not in t.result:
+        if not t.is_data or not t.result or metric not in t.result:
             continue
         try:
             row = encoder.encode(t.parameters)

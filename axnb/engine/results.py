@@ -27,9 +27,9 @@ Values = dict[str, tuple[float, float | None]]
 
 
 def usable(problem: Problem, trials: Sequence[Trial]) -> list[Trial]:
-    """Completed trials reporting every objective and constraint metric."""
+    """Completed trials (not excluded) reporting every objective and constraint metric."""
     need = problem.metrics
-    return [t for t in trials if t.status == "completed" and t.result
+    return [t for t in trials if t.is_data and t.result
             and all(m in t.result for m in need)]
 
 

@@ -392,13 +392,13 @@ class Engine:
 
     def in_model_phase(self, trials: Sequence[Trial]) -> bool:
         """Whether the next suggestion comes from the model (enough completed data)."""
-        n_data = len([t for t in trials if t.status == "completed" and t.result
+        n_data = len([t for t in trials if t.is_data and t.result
                       and all(o.metric in t.result for o in self.problem.objectives)])
         return n_data >= max(self.initial_trials, 1)
 
     def _modelled_problem(self, trials: Sequence[Trial]) -> Problem:
         """The problem without outcome constraints on metrics nobody has reported yet."""
-        seen = {m for t in trials if t.status == "completed" and t.result for m in t.result}
+        seen = {m for t in trials if t.is_data and t.result for m in t.result}
         cons = [c for c in self.problem.outcome_constraints if c.metric in seen]
         return Problem(self.problem.objectives, cons)
 
@@ -476,7 +476,7 @@ class Engine:
     def _all_metrics(self, trials: Sequence[Trial]) -> list[str]:
         out = list(self.problem.metrics)
         for t in trials:
-            if t.status == "completed" and t.result:
+            if t.is_data and t.result:
                 out.extend(m for m in t.result if m not in out)
         return out
 
