@@ -22,12 +22,12 @@ import threading
 import warnings
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import replace
-from datetime import UTC, timedelta
+from datetime import UTC, datetime, timedelta
 from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from axnb import storage
+from axnb import revisions, storage
 from axnb.constraints import OutcomeConstraint, parse_outcome_constraint
 from axnb.errors import (
     ConfigurationMismatchError,
@@ -124,6 +124,7 @@ class Experiment:
         _check_feasible(self.space)
         self._trials: list[Trial] = []
         self._rounds: list[dict[str, Any]] = []
+        self._revisions: list[dict[str, Any]] = []
         self._lock = threading.RLock()
         self._listeners: list[Listener] = []
         self._engine: Engine | None = None
@@ -272,8 +273,11 @@ class Experiment:
             return [dict(r) for r in self._rounds]
 
     def attach(self, parameters: Mapping[str, Any], result: Any = None) -> Trial:
-        """Record a trial run elsewhere (source ``"manual"``); with a result it is completed,
-        without one it is running (and pending) until ``complete`` or ``fail``."""
+        """Record a trial run elsewhere (source ``"manual"``); with a result it is completed.
+
+        Without a result the point is *queued*: a must-try point, running (and pending for
+        the model) until ``complete`` or ``fail``; ``exp.run`` / ``optimize`` evaluate queued
+        points before asking for new suggestions (``exp.queued`` lists them)."""
         params = self.space.validate(parameters)
         trial = Trial(index=-1, parameters=params, source="manual")
         if result is not None:
@@ -382,15 +386,88 @@ class Experiment:
 
     @property
     def history(self) -> list[dict[str, Any]]:
-        """Every change made to finished trials (exclusions, inclusions, corrections), oldest
-        first: ``{"at", "trial", "action", "by", "reason", "result"}`` each, where ``result``
-        is the result a correction replaced (None otherwise)."""
+        """Every change made after the fact, oldest first: exclusions, inclusions and
+        corrections of trials, and changes of the search space. Each is ``{"at", "by",
+        "action", "trial", "reason", "what", "result"}``: ``action`` is ``"excluded"``,
+        ``"included"``, ``"corrected"`` or ``"changed parameters"``; ``trial`` the trial's
+        index (None for a change of the space); ``what`` the change in words; ``result``
+        the result a correction replaced (None otherwise)."""
         changes = [
-            {"at": c.at, "trial": t.index, "action": c.action, "by": c.by,
-             "reason": c.reason, "result": c.result}
+            {"at": c.at, "by": c.by, "action": c.action, "trial": t.index,
+             "reason": c.reason, "what": _amended(c, t.index), "result": c.result}
             for t in self.trials for c in t.history
         ]
-        return sorted(changes, key=lambda c: (c["at"], c["trial"]))
+        with self._lock:
+            changes += [
+                {"at": datetime.fromisoformat(r["at"]), "by": r.get("by"),
+                 "action": "changed parameters", "trial": None, "reason": r.get("reason"),
+                 "what": "; ".join(r["what"]), "result": None}
+                for r in self._revisions
+            ]
+        return sorted(changes, key=lambda c: (c["at"], -1 if c["trial"] is None else c["trial"]))
+
+    # ----------------------------------------------------------------- changing the space
+    def change_parameters(
+        self,
+        parameters: Iterable[Parameter | Mapping[str, Any]],
+        defaults: Mapping[str, Any] | None = None,
+        constraints: Iterable[str] | None = None,
+        reason: str | None = None,
+    ) -> list[str]:
+        """Change the search space mid-campaign: widen or narrow bounds, add or remove
+        parameters or choice values, switch log scale (``parameters``: the whole new list).
+
+        A new parameter needs its value in the trials so far: ``defaults={"dropout": 0.0}``
+        (a ``Fixed`` one takes its value). ``constraints``: the new parameter constraints
+        (default: keep them). Every trial stays; those whose values are not in the new space
+        leave the model (``Trial.outside``; ``exp.summary()["outside"]`` counts them). The
+        change is one revision of the file, in ``exp.history``. Returns what changed, in
+        words (empty, and nothing written, when the space is already this one)."""
+        with self._lock:
+            with storage.lock(self.path):
+                self._refresh()
+                planned = revisions.plan(self.space, parameters, constraints, defaults)
+                if planned is None:
+                    return []
+                _check_metric_names(self.metrics, planned.space)
+                _check_feasible(planned.space)
+                self._commit_space(planned, _text(reason))
+            trials = list(self._trials)
+        self._notify("parameters", trials)
+        return list(planned.what)
+
+    def _commit_space(self, planned: revisions.Plan, reason: str | None) -> None:
+        """Write the experiment with the new space (the whole file, lock held, file just
+        read), then take it in memory."""
+        old, revision = self.space, self._revision + 1
+        record = revisions.record(planned, old, revision, now().isoformat(), _user(), reason,
+                                  len(self._trials))
+        fill = planned.defaults
+        updated = [
+            {**t.parameters, **{k: v for k, v in fill.items() if k not in t.parameters}}
+            for t in self._trials
+        ]
+        self.space, self._revisions = planned.space, [*self._revisions, record]
+        try:
+            lines = [storage.encode(self._record(replace(t, parameters=p)))
+                     for t, p in zip(self._trials, updated)]
+            mark = storage.write_snapshot(self.path, self._head(revision), lines, self._rounds)
+        except BaseException:
+            self.space, self._revisions = old, self._revisions[:-1]
+            raise
+        for t, p in zip(self._trials, updated):
+            t.parameters = p
+        self._lines, self._mark, self._revision = lines, mark, revision
+        self._engine = None
+        self._mark_outside(self._trials)
+
+    def _mark_outside(self, trials: Iterable[Trial]) -> None:
+        """Set ``Trial.outside``: whether the trial's values are not in the search space
+        (only after ``change_parameters``: before, every trial is)."""
+        if not self._revisions:
+            return
+        for t in trials:
+            t.outside = not revisions.fits(self.space, t.parameters)
 
     def _require_running(self, index: int | Trial, verb: str) -> Trial:
         trial = self._get(index)
@@ -407,9 +484,10 @@ class Experiment:
     # ----------------------------------------------------------------- results
     def to_dataframe(self) -> pd.DataFrame:
         """One row per trial: index, status, source (then ``excluded`` once a trial has been
-        excluded or corrected, and ``batch`` and ``weight`` in an experiment with bandit
-        rounds), parameters, ``<metric>`` (mean) and ``<metric>_sem``
-        for each metric, times and failure reason."""
+        excluded or corrected, ``outside`` once the space has been changed, and ``batch``
+        and ``weight`` in an experiment with bandit rounds), parameters (then those removed
+        by ``change_parameters``), ``<metric>`` (mean) and ``<metric>_sem`` for each metric,
+        times and failure reason."""
         import pandas as pd
 
         rows = []
@@ -421,7 +499,7 @@ class Experiment:
         for t in self.trials:
             row: dict[str, Any] = {"index": t.index, "status": t.status, "source": t.source,
                                    "batch": t.batch, "weight": t.weight,
-                                   "excluded": t.excluded}
+                                   "excluded": t.excluded, "outside": t.outside}
             row.update(t.parameters)
             for m in metrics:
                 mean, sem = (t.result or {}).get(m, (None, None))
@@ -432,9 +510,13 @@ class Experiment:
         columns = ["index", "status", "source"]
         if any(t.excluded or t.history for t in self._trials):
             columns += ["excluded"]
+        if self._revisions:
+            columns += ["outside"]
         if any(t.batch is not None for t in self._trials):
             columns += ["batch", "weight"]
         columns += self.space.names
+        removed = {n: None for t in self._trials for n in t.parameters if n not in self.space}
+        columns += list(removed)  # parameters removed by change_parameters: values kept
         columns += [c for m in metrics for c in (m, f"{m}_sem")]
         columns += ["created_at", "completed_at", "reason"]
         frame = pd.DataFrame(rows, columns=columns)
@@ -582,7 +664,8 @@ class Experiment:
         """Call ``listener(event, trials)`` after every change; returns an unsubscribe function.
 
         Events: "suggest", "attach", "complete", "fail", "abandon", "exclude", "include",
-        "correct", "reload" (another process changed the file). Listeners run in the thread
+        "correct", "parameters" (``change_parameters``: every trial), "reload" (another
+        process changed the file). Listeners run in the thread
         that made the change.
         """
         with self._lock:
@@ -661,6 +744,27 @@ class Experiment:
                     for t in self._stale(limit)], []
 
         return self._transact("abandon", op)
+
+    @property
+    def queued(self) -> list[Trial]:
+        """Points attached without a result that no loop has taken yet (``exp.run`` evaluates
+        them first), by index."""
+        with self._lock:
+            self._sync()
+            return self._queued()
+
+    def _queued(self) -> list[Trial]:
+        return [t for t in self._trials if t.status == RUNNING and t.source == "manual"
+                and t.index not in self._owners]
+
+    def _claim_queued(self, owner: dict[str, Any], most: int) -> list[Trial]:
+        """Make ``owner`` the owner of up to ``most`` queued points, atomically, to evaluate
+        them; two loops never claim the same point."""
+
+        def op() -> tuple[list[Trial], list[Trial]]:
+            return [replace(t) for t in self._queued()[:most]], []
+
+        return self._transact("suggest", op, owner=owner) if most > 0 else []
 
     def _claim_stale(self, owner: dict[str, Any], most: int) -> list[Trial]:
         """Make ``owner`` the owner of up to ``most`` stale loop trials, atomically, to run
@@ -772,6 +876,9 @@ class Experiment:
                     unreadable = True
             if state is not None and not overwrite:
                 differences = self._differences(state.data["config"])
+                if differences and state.data.get("revisions"):
+                    raise ConfigurationMismatchError(
+                        _changed_since(self.path, state.data, differences))
                 if differences:
                     raise ConfigurationMismatchError(
                         f"{self.path} holds experiment '{state.data['config'].get('name')}' "
@@ -895,14 +1002,16 @@ class Experiment:
         self._lines = (list(lines) if lines is not None and len(lines) == len(self._trials)
                        else [None] * len(self._trials))
         self._rounds = [dict(r) for r in data.get("rounds", [])]
+        self._revisions = [dict(r) for r in data.get("revisions", [])]
         self._revision = int(data.get("revision", 0))
         self._uid = data.get("uid")
         self._mark = mark
+        self._mark_outside(self._trials)
 
     def _apply_entries(self, entries: list[dict[str, Any]], mark: storage.Mark) -> None:
         """Apply journal entries another process wrote (read with ``storage.read_tail``),
         checked as a load checks the file."""
-        check = TrialCheck(self.config(), storage.journal_path(self.path))
+        check = TrialCheck(self.config(), storage.journal_path(self.path), self._revisions)
         rounds = len(self._rounds)
         for e in entries:
             for d in e["trials"]:
@@ -937,6 +1046,7 @@ class Experiment:
                     self._owners[t.index] = dict(owner)
                 else:
                     self._owners.pop(t.index, None)
+                self._mark_outside([self._trials[t.index]])
             self._rounds.extend(dict(r) for r in entry.get("rounds", []))
             self._revision = entry["revision"]
         self._mark = mark
@@ -963,9 +1073,21 @@ class Experiment:
             self._mark = storage.Mark(journal=storage.journal_signature(self.path), stale=True)
             return False
         state = storage.read_state(self.path)
+        self._follow_revisions(state.data)
         self._check_same_experiment(state.data)
         self._load_trials(state.data, state.mark, state.lines)
         return True
+
+    def _follow_revisions(self, data: Mapping[str, Any]) -> None:
+        """Take the search space of the file when another kernel changed it (with
+        ``change_parameters``) since this one last read it."""
+        theirs = data.get("revisions") or []
+        known = [(r.get("revision"), r.get("at")) for r in self._revisions]
+        if (len(theirs) > len(known) and data.get("uid") == self._uid
+                and [(r.get("revision"), r.get("at")) for r in theirs[:len(known)]] == known):
+            config = data["config"]
+            self.space = SearchSpace.build(config["parameters"], config.get("constraints") or ())
+            self._engine = None
 
     def _check_same_experiment(self, data: Mapping[str, Any]) -> None:
         """Refuse to merge a file that no longer holds this kernel's experiment."""
@@ -996,8 +1118,11 @@ class Experiment:
     def _head(self, revision: int) -> dict[str, Any]:
         if self._uid is None:  # a file from before uids: it gets one at its next write
             self._uid = storage.new_uid()
-        return {"revision": revision, "saved_at": now().isoformat(), "uid": self._uid,
+        head = {"revision": revision, "saved_at": now().isoformat(), "uid": self._uid,
                 "config": self.config()}
+        if self._revisions:
+            head["revisions"] = self._revisions
+        return head
 
     def _record(self, trial: Trial, owners: Mapping[int, dict[str, Any]] | None = None
                 ) -> dict[str, Any]:
@@ -1102,13 +1227,15 @@ class Experiment:
 
     # ----------------------------------------------------------------- display
     def summary(self, trials: list[Trial] | None = None) -> dict[str, Any]:
-        """Counts by status, how many completed trials are excluded, the best observed
-        objective value so far (excluded trials aside) and the number of bandit rounds (of
-        ``trials``; default: all, with what other processes wrote)."""
+        """Counts by status, how many completed trials are excluded and how many are outside
+        the search space since ``change_parameters`` (both left out of the model), the best
+        observed objective value so far (of the trials the model uses) and the number of
+        bandit rounds (of ``trials``; default: all, with what other processes wrote)."""
         trials = self.trials if trials is None else trials
         counts = {s: sum(t.status == s for t in trials) for s in (RUNNING, COMPLETED, FAILED,
                                                                     ABANDONED)}
         return {"trials": len(trials), **counts, "excluded": sum(t.excluded for t in trials),
+                "outside": sum(t.outside and t.is_completed for t in trials),
                 "best_observed": best_observed(self, trials), "rounds": len(self._rounds)}
 
     def __repr__(self) -> str:
@@ -1120,6 +1247,7 @@ class Experiment:
             note = f" (the file cannot be merged: {type(e).__name__}; see exp.trials)"
         best = s["best_observed"]
         excluded = f", {s['excluded']} excluded" if s["excluded"] else ""
+        excluded += f", {s['outside']} outside the space" if s["outside"] else ""
         best_text = "" if best is None else f", best {self.objective.metric}={best:.6g}"
         if s["rounds"]:  # one arm's lucky round is no "best": exp.best() shrinks and pools
             best_text = f", {s['rounds']} bandit rounds"
@@ -1383,6 +1511,31 @@ def _require_sems(trial: Trial, result: Result) -> None:
             f"an uncertainty, but {missing} has none. Complete with (mean, sem) or "
             f"axnb.Rate(successes, trials)."
         )
+
+
+def _changed_since(path: Path, data: Mapping[str, Any], differences: list[str]) -> str:
+    """The error when a cell creates an experiment whose space was changed since."""
+    last = data["revisions"][-1]
+    who = f" by {last['by']}" if last.get("by") else ""
+    current = ", ".join(p["name"] for p in data["config"]["parameters"])
+    return (
+        f"The search space of experiment '{data['config'].get('name')}' in {path} was changed "
+        f"with exp.change_parameters ({len(data['revisions'])} change(s); the last at "
+        f"{last['at'][:19]}{who}: {'; '.join(last['what'])}), so this configuration is not "
+        f"the file's any more:\n  - " + "\n  - ".join(differences)
+        + f"\nNothing was changed. To continue the experiment as it is now: exp = "
+        f"axnb.load({str(path)!r}) (its parameters now: {current}), or write its current "
+        f"parameters in this cell. To start a new experiment: use another name or path=, or "
+        f"pass overwrite=True (the old one is kept as a backup, <file>.bak-<time>)."
+    )
+
+
+def _amended(change: Change, index: int) -> str:
+    """A trial's change in words, for ``exp.history``."""
+    if change.action != CORRECTED or change.result is None:
+        return f"{change.action} trial {index}"
+    was = ", ".join(f"{m}={mean:.6g}" for m, (mean, _) in change.result.items())
+    return f"corrected trial {index} (was {was})"
 
 
 def _user() -> str | None:

@@ -15,12 +15,13 @@ outside a bound, ...). Both paths guarantee that every number kept is finite.
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 from axnb.errors import CorruptFileError
+from axnb.revisions import REVISION_KEYS, earlier_spaces
 from axnb.space import Choice, Fixed, Int, Range, SearchSpace, is_finite_number
 from axnb.trial import ACTIONS, CORRECTED, MAX_COUNT, SOURCES, STATUSES
 
@@ -56,7 +57,9 @@ def validate(data: dict[str, Any], path: Path) -> None:
     if "revision" in data and not (_is_int(data["revision"]) and data["revision"] >= 0):
         raise corrupt(path, f"revision: {data['revision']!r} is not a non-negative integer")
     _check_finite({k: v for k, v in data.items() if k != "trials"}, path)
-    check = TrialCheck(data["config"], path)
+    revisions = data.get("revisions", [])
+    _check_revisions(revisions, path)
+    check = TrialCheck(data["config"], path, revisions)
     for i, t in enumerate(data["trials"]):
         check.trial(t, i)
     for i, r in enumerate(data.get("rounds", [])):
@@ -65,14 +68,21 @@ def validate(data: dict[str, Any], path: Path) -> None:
 
 class TrialCheck:
     """Checks trials and rounds against one configuration (itself checked on creation, as
-    ``Experiment(...)`` would check it)."""
+    ``Experiment(...)`` would check it). With ``revisions`` (``exp.change_parameters``), a
+    value is accepted if it is valid in the current space or in one before a change, and the
+    parameters a change removed are known."""
 
-    def __init__(self, config: Mapping[str, Any], path: Path) -> None:
+    def __init__(
+        self, config: Mapping[str, Any], path: Path,
+        revisions: Sequence[Mapping[str, Any]] = (),
+    ) -> None:
         self.path = path
         self.space = _check_config(config, path)
         self.required = frozenset(p.name for p in self.space.parameters
                                   if not isinstance(p, Fixed))
         self._fast = {p.name: _fast_check(p) for p in self.space.parameters}
+        self._spaces = [self.space, *reversed(earlier_spaces(revisions))]
+        self._known = {n for space in self._spaces for n in space.names}
 
     def fail(self, where: str, detail: str) -> CorruptFileError:
         return corrupt(self.path, f"{where}: {detail.rstrip('.')}")
@@ -146,7 +156,7 @@ class TrialCheck:
         params = t["parameters"]
         if not isinstance(params, dict):
             raise fail(f"{where}, field 'parameters'", f"expected an object, got {params!r}")
-        unknown = [k for k in params if k not in self._fast]
+        unknown = [k for k in params if k not in self._known]
         if unknown:
             raise fail(f"{where}, field 'parameters'", f"unknown parameter(s) {unknown}; the "
                        f"experiment's parameters are {self.space.names}")
@@ -154,10 +164,9 @@ class TrialCheck:
         if absent:
             raise fail(f"{where}, field 'parameters'", f"missing parameter(s) {absent}")
         for name, value in params.items():
-            try:
-                self.space[name].validate(value)
-            except ValueError as e:
-                raise fail(f"{where}, field 'parameters.{name}'", str(e)) from None
+            problem = self._value_problem(name, value)
+            if problem is not None:
+                raise fail(f"{where}, field 'parameters.{name}'", problem)
         if t["status"] not in STATUSES:
             raise fail(f"{where}, field 'status'", f"{t['status']!r} is not one of "
                        f"{list(STATUSES)}")
@@ -197,6 +206,19 @@ class TrialCheck:
                        f"{history!r}")
         for k, change in enumerate(history):
             self._change(change, f"{where}, field 'history[{k}]")
+
+    def _value_problem(self, name: str, value: Any) -> str | None:
+        """None if ``value`` is valid for parameter ``name`` in the current space or in one
+        before a change; else what is wrong with it in the latest space that has ``name``."""
+        problem = None
+        for space in self._spaces:
+            if name in space:
+                try:
+                    space[name].validate(value)
+                    return None
+                except ValueError as e:
+                    problem = problem or str(e)
+        return problem
 
     def _result(self, result: Any, field: str) -> None:
         """Check a ``{metric: [mean, sem or null]}`` (or null); ``field`` lacks its closing
@@ -261,6 +283,37 @@ class TrialCheck:
         if window is not None and not (_is_int(window) and window >= 1):
             raise self.fail(f"{where}, field 'window'", f"{window!r} is not a positive integer "
                             f"(or null)")
+
+
+def _check_revisions(revisions: Any, path: Path) -> None:
+    """Check the records of ``exp.change_parameters`` (see ``axnb.revisions``)."""
+
+    def fail(where: str, detail: str) -> CorruptFileError:
+        return corrupt(path, f"{where}: {detail.rstrip('.')}")
+
+    if not isinstance(revisions, list):
+        raise fail("revisions", f"expected a list, got {revisions!r}")
+    for i, r in enumerate(revisions):
+        where = f"revisions[{i}]"
+        if not isinstance(r, dict) or not r.keys() <= REVISION_KEYS:
+            raise fail(where, f"expected an object with keys {sorted(REVISION_KEYS)}, got {r!r}")
+        for key in ("revision", "trials"):
+            if not (_is_int(r.get(key)) and r[key] >= 0):
+                raise fail(f"{where}.{key}", f"{r.get(key)!r} is not an integer >= 0")
+        if not _is_time(r.get("at")):
+            raise fail(f"{where}.at", f"{r.get('at')!r} is not an ISO date-time")
+        for key in ("by", "reason"):
+            if r.get(key) is not None and not isinstance(r[key], str):
+                raise fail(f"{where}.{key}", f"{r[key]!r} is not text (or null)")
+        for key in ("what", "constraints"):
+            if not (isinstance(r.get(key), list) and all(isinstance(w, str) for w in r[key])):
+                raise fail(f"{where}.{key}", f"expected a list of text, got {r.get(key)!r}")
+        if not isinstance(r.get("defaults"), dict):
+            raise fail(f"{where}.defaults", f"expected an object, got {r.get('defaults')!r}")
+        try:
+            SearchSpace.build(r.get("parameters"))
+        except ValueError as e:
+            raise fail(f"{where}.parameters", str(e)) from None
 
 
 def _check_config(config: Any, path: Path) -> SearchSpace:

@@ -50,8 +50,11 @@ feature (an open issue); this version writes none of them and refuses a file tha
       ],
       "rounds": [                                       # optional: bandit rounds
         {"batch": 0, "created_at": "...", "window": null}
-      ]
-      # planned: "revisions": [{"revision": 5, "at": "...", "what": "...", "config": {...}}]
+      ],
+      "revisions": [                                    # optional: exp.change_parameters
+        {"revision": 5, "at": "...", "by": "ada", "reason": "...", "what": ["..."],
+         "trials": 12, "parameters": [...], "constraints": [...], "defaults": {...}}
+      ]                                                 # (see axnb/revisions.py)
     }
 
 Version 1 is version 2 without the optional keys: a version-1 file loads unchanged and is
@@ -156,7 +159,7 @@ FORMAT = "axnb.experiment"
 SCHEMA_VERSION = 2
 #: Keys this version reads at the top level (a trial's: ``TRIAL_KEYS``; see the module doc).
 TOP_KEYS = frozenset({"format", "schema_version", "revision", "saved_at", "uid", "config",
-                      "trials", "rounds"})
+                      "revisions", "trials", "rounds"})
 SUFFIX = ".axnb.json"
 JOURNAL_SUFFIX = ".journal"
 LOCK_SUFFIX = ".lock"

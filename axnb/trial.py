@@ -148,6 +148,8 @@ class Trial:
     trials); ``counts`` holds ``{metric: (successes, trials)}`` of results given as ``Rate``.
     ``excluded``: left out of the model, ``best()`` and the fits of plots (``exp.exclude``);
     ``history``: the changes made to the trial once finished, oldest first (``Change``).
+    ``outside``: its values are not in the search space since ``exp.change_parameters``
+    (derived from the file, not saved); left out of the model like an excluded trial.
     """
 
     index: int
@@ -163,6 +165,8 @@ class Trial:
     counts: Counts | None = None
     excluded: bool = False
     history: list[Change] = field(default_factory=list)
+    #: Not in the search space since ``exp.change_parameters`` (derived, not saved).
+    outside: bool = field(default=False, compare=False, repr=False)
 
     @property
     def is_running(self) -> bool:
@@ -174,8 +178,9 @@ class Trial:
 
     @property
     def is_data(self) -> bool:
-        """Completed and not excluded: the trials the model, ``best()`` and fits use."""
-        return self.status == COMPLETED and not self.excluded
+        """Completed, not excluded and in the current search space: the trials the model,
+        ``best()`` and the fits of plots use."""
+        return self.status == COMPLETED and not self.excluded and not self.outside
 
     def to_dict(self) -> dict[str, Any]:
         """The trial's JSON form (schema 2: optional keys are written only when set)."""
