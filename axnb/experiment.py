@@ -766,6 +766,27 @@ class Experiment:
 
         return self._transact("suggest", op, owner=owner) if most > 0 else []
 
+    @property
+    def queued(self) -> list[Trial]:
+        """Points attached without a result that no loop has taken yet (``exp.run`` evaluates
+        them first), by index."""
+        with self._lock:
+            self._sync()
+            return self._queued()
+
+    def _queued(self) -> list[Trial]:
+        return [t for t in self._trials if t.status == RUNNING and t.source == "manual"
+                and t.index not in self._owners]
+
+    def _claim_queued(self, owner: dict[str, Any], most: int) -> list[Trial]:
+        """Make ``owner`` the owner of up to ``most`` queued points, atomically, to evaluate
+        them; two loops never claim the same point."""
+
+        def op() -> tuple[list[Trial], list[Trial]]:
+            return [replace(t) for t in self._queued()[:most]], []
+
+        return self._transact("suggest", op, owner=owner) if most > 0 else []
+
     def _claim_stale(self, owner: dict[str, Any], most: int) -> list[Trial]:
         """Make ``owner`` the owner of up to ``most`` stale loop trials, atomically, to run
         them again (``run(stale="rerun")``); two processes never claim the same trial."""

@@ -14,21 +14,35 @@ machine (``Experiment.stale``): by default it abandons them, with a warning nami
 again), or it claims and evaluates them again (``stale="rerun"``), or leaves them
 (``"keep"``). Trials of a loop that still runs, in this kernel or another, are never touched,
 and neither are ask/tell trials (``exp.abandon_stale(older_than=...)`` is the explicit way).
+Points attached without a result (``exp.queued``) are claimed and evaluated before any new
+suggestion, each by one loop only.
 ``optimize``'s ``total_trials`` counts the trials in the file that are not abandoned, checked
 under the file lock at each suggestion, so two kernels running the same ``optimize`` share the
 work and stop at ``total_trials`` together. At the end of a run a big experiment's journal is
-folded into its JSON file (see ``axnb.storage``).
+folded into its JSON file (see ``axnb.storage``); a run whose every trial failed ends with one
+warning that shows the first failure.
+
+At interpreter exit (a script that ends, a kernel shut down) background runs are asked to stop
+and given ``EXIT_TIMEOUT`` seconds to finish the trials in flight (``stop_at_exit``; the live
+widgets' threads use it too), rather than being killed mid-way, which leaves trials running
+and can abort the process from inside torch ("terminate called without an active exception").
 """
 
 from __future__ import annotations
 
+import atexit
+import contextlib
+import functools
 import hashlib
 import inspect
 import json
 import pickle
 import threading
+import time
 import traceback
+import types
 import warnings
+import weakref
 from collections.abc import Callable, Iterable, Mapping
 from concurrent.futures import FIRST_COMPLETED, Executor, Future, ThreadPoolExecutor, wait
 from typing import TYPE_CHECKING, Any, NamedTuple
@@ -51,6 +65,7 @@ class RunHandle:
         self._runner = runner
         self._thread = threading.Thread(target=runner.run_catching, name="axnb-run", daemon=True)
         self._thread.start()
+        stop_at_exit(runner.stop.set, self._thread.join)
 
     @property
     def done(self) -> bool:
@@ -105,6 +120,8 @@ class _Runner:
         self.stop = threading.Event()
         self.launched: list[Trial] = []
         self.error: BaseException | None = None
+        self.completed = 0  # trials this run evaluated and recorded as completed
+        self.failures: list[str] = []  # "Type: message" of each trial this run failed
 
     def run_catching(self) -> None:
         try:
@@ -123,7 +140,7 @@ class _Runner:
         if executor is None and self.parallel > 1:
             executor = own = ThreadPoolExecutor(self.parallel, thread_name_prefix="axnb-eval")
         inflight: dict[Future, Trial] = {}
-        current: Trial | None = None
+        waiting: list[Trial] = []  # suggested, neither evaluated nor submitted yet
         owner = storage.process_owner()
         exhausted = False  # optimize(): total_trials reached in the file (maybe by others)
         try:
@@ -133,18 +150,21 @@ class _Runner:
                 if free > 0 and not self.stop.is_set() and not exhausted:
                     if again:
                         new, again = again[:free], again[free:]
-                    else:
-                        new = self.exp._suggest(free, {}, owner=owner, limit=self.limit)
-                        exhausted = len(new) < free
+                    else:  # must-try points first (attached without a result), then new ones
+                        new = self.exp._claim_queued(owner, free)
+                        if not new:
+                            new = self.exp._suggest(free, {}, owner=owner, limit=self.limit)
+                            exhausted = len(new) < free
                     self.launched.extend(new)
-                    for trial in new:
+                    waiting = list(new)
+                    while waiting:
+                        trial = waiting[0]
                         if executor is None:
-                            current = trial
                             self._evaluate_inline(trial)
-                            current = None
                             self._tick(bar, best_observed(self.exp))
-                        else:
+                        else:  # may raise, e.g. a pool shut down at interpreter exit
                             inflight[executor.submit(self.f, dict(trial.parameters))] = trial
+                        waiting.pop(0)
                     if new:
                         continue
                 if not inflight:
@@ -156,7 +176,7 @@ class _Runner:
         except BaseException:
             for future in inflight:
                 future.cancel()
-            for trial in [*inflight.values(), *([current] if current else [])]:
+            for trial in [*inflight.values(), *waiting]:
                 _abandon_quietly(self.exp, trial, "interrupted: the loop stopped")
             raise
         finally:
@@ -168,6 +188,16 @@ class _Runner:
         except OSError as e:  # every result is saved already, in the journal
             warnings.warn(f"axnb: could not rewrite {self.exp.path} at the end of the run "
                           f"({e}); every result is saved in its journal.", stacklevel=3)
+        if self.failures and not self.completed:
+            n = len(self.failures)
+            warnings.warn(
+                f"axnb: {f'all {n} trials' if n > 1 else 'the one trial'} of this run failed. "
+                f"Check the evaluation function: a failed trial's reason holds its traceback "
+                f"(exp.trials[i].reason, or the 'reason' column of exp.to_dataframe()). The "
+                f"first failure: {self.failures[0]}",
+                UserWarning,
+                stacklevel=4,
+            )
 
     def _stale_trials(self, owner: dict[str, Any]) -> list[Trial]:
         """Deal with trials left running by loops whose process ended; those to run again."""
@@ -202,14 +232,14 @@ class _Runner:
         try:
             value = self.f(dict(trial.parameters))
         except Exception as e:
-            _fail_quietly(self.exp, trial, _format(e))
+            self._fail(trial, e, _format(e))
             return
         self._complete(trial, value)
 
     def _record(self, trial: Trial, future: Future) -> None:
         error = future.exception()
         if error is not None:
-            _fail_quietly(self.exp, trial, _format(error))
+            self._fail(trial, error, _format(error))
             if _is_pickling_error(error):
                 raise ValueError(
                     "The evaluation function or its result cannot be sent to the executor's "
@@ -223,6 +253,7 @@ class _Runner:
     def _complete(self, trial: Trial, value: Any) -> None:
         try:
             self.exp.complete(trial.index, value)
+            self.completed += 1
         except TrialError as e:
             status = self.exp.trial(trial.index).status
             if status != "running":  # finished elsewhere meanwhile
@@ -232,7 +263,13 @@ class _Runner:
                     stacklevel=2,
                 )
                 return
-            _fail_quietly(self.exp, trial, f"invalid result {value!r}: {e}")
+            self._fail(trial, e, f"invalid result {value!r}: {e}")
+
+    def _fail(self, trial: Trial, error: BaseException, reason: str) -> None:
+        """Fail ``trial`` with ``reason`` (a traceback) and remember ``error`` for the
+        warning that ends a run whose every trial failed."""
+        self.failures.append(f"{type(error).__name__}: {error}")
+        _fail_quietly(self.exp, trial, reason)
 
 
 def _format(error: BaseException) -> str:
@@ -258,6 +295,50 @@ def _abandon_quietly(exp: Experiment, trial: Trial, reason: str) -> None:
             exp.abandon(trial.index, reason=reason)
     except Exception:  # never mask the interrupt that got us here
         pass
+
+
+#: Seconds the interpreter waits at exit, in all, for background threads to finish.
+EXIT_TIMEOUT = 30.0
+_exit_hooks: list[tuple[weakref.WeakMethod, weakref.WeakMethod]] = []
+_exit_lock = threading.Lock()
+_exit_registered = False
+
+
+def stop_at_exit(stop: Callable[[], Any], join: Callable[[float], Any]) -> None:
+    """At interpreter exit, call ``stop()``, then ``join(timeout)`` within ``EXIT_TIMEOUT``.
+
+    For a background thread (a run, a widget's refresher): ``stop`` asks it to finish (e.g. an
+    Event's ``set``), ``join`` waits for it (its Thread's ``join``), so it is not killed in the
+    middle of its work. Both must be bound methods; only weak references to them are kept, so
+    registering keeps nothing alive."""
+    global _exit_registered
+    with _exit_lock:
+        if not _exit_registered:
+            # threading's exit hooks run before the interpreter waits for non-daemon threads
+            # (and shuts down thread pools): a run stopped there still gets the results of its
+            # trials in flight. atexit's hooks run after that.
+            register = getattr(threading, "_register_atexit", atexit.register)
+            with contextlib.suppress(RuntimeError):  # already exiting: too late
+                register(_stop_all)
+                _exit_registered = True
+        _exit_hooks[:] = [(s, j) for s, j in _exit_hooks if s() is not None and j() is not None]
+        _exit_hooks.append((weakref.WeakMethod(stop), weakref.WeakMethod(join)))
+
+
+def _stop_all(timeout: float = EXIT_TIMEOUT) -> None:
+    """Stop every thread registered with ``stop_at_exit`` and wait for them, ``timeout``
+    seconds in all."""
+    with _exit_lock:
+        hooks = [(s(), j()) for s, j in _exit_hooks]
+        _exit_hooks.clear()
+    hooks = [(stop, join) for stop, join in hooks if stop is not None and join is not None]
+    for stop, _ in hooks:  # all at once: they wind down together
+        with contextlib.suppress(Exception):
+            stop()
+    deadline = time.monotonic() + timeout
+    for _, join in hooks:
+        with contextlib.suppress(Exception):
+            join(max(deadline - time.monotonic(), 0.0))
 
 
 def run(
@@ -391,7 +472,9 @@ def optimize(
 
     It maximizes unless ``minimize=True``, as Ax's ``optimize`` does. The experiment is saved
     as ``<experiment_name>.axnb.json`` in the working directory (default name:
-    ``optimize-<hash of the problem and the function>``). Running the same call again resumes
+    ``optimize-<hash of the problem and the function>``; the same in every process for a
+    function, a lambda, a ``functools.partial`` (its arguments count), a bound method or a
+    callable object (their plain-data attributes count)). Running the same call again resumes
     it: only the trials still missing from ``total_trials`` are run; trials a killed kernel
     left running are abandoned first (``stale="rerun"`` evaluates them again; see
     ``Experiment.run``). Two kernels running the same call share the work: together they stop
@@ -466,10 +549,94 @@ def _model_sems(
 def _default_name(*parts: Any) -> str:
     *config, f = parts
     config[0] = [p.to_dict() if isinstance(p, Parameter) else p for p in config[0]]
+    blob = json.dumps(config, sort_keys=True, default=repr) + _function_key(f)
+    return "optimize-" + hashlib.sha1(blob.encode()).hexdigest()[:8]
+
+
+#: Most items of an object's state that go into its key (more: the class alone stands for it).
+MAX_STATE_ITEMS = 1000
+_PLAIN = (type(None), bool, int, float, complex, str, bytes)
+
+
+def _function_key(f: Any) -> str:
+    """Text that identifies an evaluation function, the same in every process (no memory
+    addresses): its source (or code), plus the arguments of a ``functools.partial``, and the
+    class and plain-data state of the instance of a bound method or callable object."""
+    if isinstance(f, functools.partial):
+        func, args, keywords = f.func, _stable_repr(f.args), _stable_repr(f.keywords)
+        return f"partial({_function_key(func)}, {args}, {keywords})"
+    if inspect.ismethod(f):
+        owner = f.__self__
+        return f"method({_qualname(owner)}, {_function_key(f.__func__)}, {_state(owner)})"
+    if inspect.isfunction(f) or inspect.isclass(f):
+        return _source_key(f)
+    if inspect.isroutine(f):  # a builtin, e.g. math.fsum
+        return f"{getattr(f, '__module__', None)}.{getattr(f, '__qualname__', f.__name__)}"
+    return f"object({_qualname(f)}, {_function_key(type(f).__call__)}, {_state(f)})"
+
+
+def _source_key(f: Any) -> str:
+    """A function's source; its byte code and constants when the source is not available
+    (``python -c``, ``exec``)."""
     try:
-        source = inspect.getsource(f)
+        return inspect.getsource(f)
     except (OSError, TypeError):
         code = getattr(f, "__code__", None)
-        source = repr((code.co_code, code.co_consts)) if code else repr(f)
-    blob = json.dumps(config, sort_keys=True, default=repr) + source
-    return "optimize-" + hashlib.sha1(blob.encode()).hexdigest()[:8]
+        return _code_key(code) if code is not None else _qualname(f)
+
+
+def _code_key(code: types.CodeType) -> str:
+    # as repr((co_code, co_consts)), with nested code objects (lambdas, comprehensions)
+    # keyed the same way instead of their repr, which holds an address
+    return f"({code.co_code!r}, {_stable_repr(code.co_consts)})"
+
+
+def _stable_repr(value: Any) -> str:
+    """``repr(value)``, the same in every process: containers item by item (sets and dicts
+    sorted), functions by their key, objects whose repr holds a memory address by their type."""
+    if isinstance(value, types.CodeType):
+        return _code_key(value)
+    if isinstance(value, functools.partial) or inspect.isroutine(value):
+        return _function_key(value)
+    if type(value) is tuple:
+        items = [_stable_repr(v) for v in value]
+        return f"({items[0]},)" if len(items) == 1 else f"({', '.join(items)})"
+    if isinstance(value, list):
+        return f"[{', '.join(_stable_repr(v) for v in value)}]"
+    if isinstance(value, (set, frozenset)):
+        items = sorted(_stable_repr(v) for v in value)
+        return f"{type(value).__name__}({{{', '.join(items)}}})"
+    if isinstance(value, dict):
+        items = sorted(f"{_stable_repr(k)}: {_stable_repr(v)}" for k, v in value.items())
+        return f"{{{', '.join(items)}}}"
+    text = repr(value)
+    return _qualname(value) if " at 0x" in text else text
+
+
+def _state(obj: Any) -> str:
+    """The stable repr of ``vars(obj)`` when it is small plain data, else "" (the class alone
+    stands for the object)."""
+    state = getattr(obj, "__dict__", None)
+    if not isinstance(state, dict) or not _is_plain(state, [MAX_STATE_ITEMS]):
+        return ""
+    return _stable_repr(state)
+
+
+def _is_plain(value: Any, budget: list[int]) -> bool:
+    """Whether ``value`` is numbers, strings and containers of them, within ``budget`` items."""
+    budget[0] -= 1
+    if budget[0] < 0:
+        return False
+    if isinstance(value, _PLAIN):
+        return True
+    if isinstance(value, dict):
+        return all(_is_plain(k, budget) and _is_plain(v, budget) for k, v in value.items())
+    if isinstance(value, (list, tuple, set, frozenset)):
+        return all(_is_plain(v, budget) for v in value)
+    return False
+
+
+def _qualname(obj: Any) -> str:
+    """``module.QualName`` of a class, or of an object's class."""
+    cls = obj if inspect.isclass(obj) else type(obj)
+    return f"{cls.__module__}.{cls.__qualname__}"

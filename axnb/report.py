@@ -35,6 +35,8 @@ if TYPE_CHECKING:
 MAX_SLICES = 8
 #: Longest failure reason shown in the trials table (the end of a traceback is kept).
 MAX_REASON = 400
+#: What a cell shows for a missing value (a running trial's end time, a missing result).
+MISSING = "—"
 
 _CSS = """
 body { font-family: -apple-system, BlinkMacSystemFont, "Segoe UI", Roboto, Helvetica, Arial,
@@ -246,7 +248,7 @@ def _trials_table(exp: Experiment) -> str:
         for c in cols:
             v = rec[c]
             if c == "reason":
-                text = "" if v is None or (isinstance(v, float) and math.isnan(v)) else str(v)
+                text = "" if _is_missing(v) else str(v)
                 if len(text) > MAX_REASON:
                     text = "…" + text[-MAX_REASON:]
                 cells.append(f'<td class="reason">{html.escape(text)}</td>')
@@ -258,18 +260,22 @@ def _trials_table(exp: Experiment) -> str:
 
 
 # --------------------------------------------------------------------- small helpers
+def _is_missing(v: Any) -> bool:
+    """True for a missing value: None, NaN, pandas' NaT (a running trial's end time) or NA."""
+    import pandas as pd
+
+    if v is None or v is pd.NaT or v is pd.NA:
+        return True
+    return isinstance(v, float) and math.isnan(v)
+
+
 def _cell(v: Any) -> str:
-    if v is None:
-        return ""
+    if _is_missing(v):
+        return MISSING
     if isinstance(v, float):
-        return "" if math.isnan(v) else f"{v:.6g}"
-    if isinstance(v, datetime):
+        return f"{v:.6g}"
+    if hasattr(v, "strftime"):  # datetime or pandas Timestamp
         return html.escape(v.strftime("%Y-%m-%d %H:%M:%S"))
-    if hasattr(v, "strftime"):  # pandas Timestamp
-        try:
-            return html.escape(v.strftime("%Y-%m-%d %H:%M:%S"))
-        except ValueError:
-            return ""
     return html.escape(str(v))
 
 

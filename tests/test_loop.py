@@ -8,6 +8,7 @@ import subprocess
 import sys
 import textwrap
 import time
+import warnings
 from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
 
 import pytest
@@ -102,7 +103,8 @@ def test_exception_fails_the_trial_with_traceback_and_the_loop_goes_on(tmp_path)
 
 def test_invalid_result_fails_the_trial(tmp_path):
     exp = axnb.Experiment("nan", [axnb.Range("x", 0, 1)], path=tmp_path, seed=0)
-    exp.run(lambda p: float("nan"), trials=2, progress=False)
+    with pytest.warns(UserWarning, match="all 2 trials of this run failed"):
+        exp.run(lambda p: float("nan"), trials=2, progress=False)
     assert [t.status for t in exp.trials] == ["failed", "failed"]
     assert "finite" in exp.trials[0].reason
 
@@ -298,3 +300,84 @@ def test_best_values_covariance_is_the_model_variance_when_sems_are_unknown(tmp_
     variance = covariances["objective"]["objective"]
     assert math.isfinite(variance) and variance >= 0
     assert result.best_values["objective"][1] is None  # the observed sem stays unknown
+
+
+def always_fails(p):
+    raise RuntimeError(f"boom at x={p['x']:.2f}")
+
+
+def failure_warnings(seen):
+    return [w for w in seen if "of this run failed" in str(w.message)]
+
+
+@pytest.mark.parametrize("background", [False, True])
+def test_a_run_whose_every_trial_fails_ends_with_one_warning(tmp_path, background):
+    exp = axnb.Experiment("fails", [axnb.Range("x", 0, 1)], path=tmp_path, seed=0)
+    with pytest.warns(UserWarning, match="of this run failed") as seen:
+        handle = exp.run(always_fails, trials=3, progress=False, background=background)
+        if background:
+            handle.wait(timeout=120)
+    [warning] = failure_warnings(seen)
+    text = str(warning.message)
+    assert "all 3 trials" in text and "RuntimeError: boom at x=" in text
+    assert "evaluation function" in text and "exp.trials[i].reason" in text
+    assert text.endswith(f"RuntimeError: boom at x={exp.trials[0].parameters['x']:.2f}")
+
+
+def test_optimize_whose_every_trial_fails_warns_once(tmp_path):
+    with pytest.warns(UserWarning, match="all 2 trials of this run failed") as seen:
+        result = axnb.optimize([axnb.Range("x", 0, 1)], always_fails, total_trials=2, seed=0,
+                               path=tmp_path, progress=False)
+    assert len(failure_warnings(seen)) == 1
+    assert result.best_parameters is None
+    assert [t.status for t in result.experiment.trials] == ["failed", "failed"]
+
+
+def test_one_failed_trial_of_one_warns_and_invalid_results_count_as_failures(tmp_path):
+    exp = axnb.Experiment("nan1", [axnb.Range("x", 0, 1)], path=tmp_path, seed=0)
+    with pytest.warns(UserWarning, match="the one trial of this run failed") as seen:
+        exp.run(lambda p: float("nan"), trials=1, progress=False)
+    assert "TrialError: " in str(failure_warnings(seen)[0].message)
+
+
+def test_no_failure_warning_when_a_trial_succeeds_or_none_ran(tmp_path):
+    exp = axnb.Experiment("some", [axnb.Range("x", 0, 1)], path=tmp_path, seed=0)
+    calls = []
+
+    def fails_but_once(p):
+        calls.append(p)
+        if len(calls) > 1:
+            raise RuntimeError("boom")
+        return p["x"]
+
+    with warnings.catch_warnings(record=True) as seen:
+        warnings.simplefilter("always")
+        exp.run(fails_but_once, trials=4, progress=False)
+        exp.run(always_fails, trials=0, progress=False)
+    assert [t.status for t in exp.trials] == ["completed"] + ["failed"] * 3
+    assert failure_warnings(seen) == []
+
+
+@pytest.mark.parametrize("parallel", [1, 2])
+def test_exit_during_a_background_run_with_a_dashboard_is_clean(tmp_path, parallel):
+    script = textwrap.dedent(f"""
+        import time, axnb
+        exp = axnb.Experiment("exit", [axnb.Range("x", 0, 1), axnb.Range("y", 0, 1)],
+                              path={str(tmp_path)!r}, seed=0)
+        dash = exp.dashboard()
+        def f(p):
+            time.sleep(0.5)
+            return p["x"] + p["y"]
+        handle = exp.run(f, trials=100, parallel={parallel}, background=True, progress=False)
+        while len(handle.trials) < 4:
+            time.sleep(0.05)
+        print(len(handle.trials), flush=True)  # then exit, the run going on
+    """)
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
+                          timeout=300)
+    assert done.returncode == 0, done.stderr
+    assert "terminate called" not in done.stderr and "Traceback" not in done.stderr
+    launched = int(done.stdout)
+    statuses = [t.status for t in axnb.load(tmp_path / "exit.axnb.json").trials]
+    assert len(statuses) >= launched
+    assert statuses == ["completed"] * len(statuses)  # those in flight were finished

@@ -172,6 +172,41 @@ def test_cli_report_end_to_end(tmp_path):
     assert len(trials_table(page)) == 4
 
 
+@pytest.fixture
+def in_progress(tmp_path):
+    """An experiment as during a background run: completed, running and abandoned trials."""
+    exp = axnb.Experiment("live", [axnb.Range("x", 0, 1), axnb.Range("y", 0, 1)],
+                          objective="loss", path=tmp_path, seed=0)
+    for x, y in [(0.1, 0.2), (0.5, 0.5), (0.9, 0.1)]:
+        exp.attach({"x": x, "y": y}, result=x + y)
+    exp.suggest()
+    exp.abandon(exp.suggest().index, reason="interrupted: the loop stopped")
+    return exp
+
+
+def check_missing_times(page):
+    table = trials_table(page)
+    head, rows = table[0], {row[1]: row for row in table[1:]}
+    assert set(rows) == {"completed", "running", "abandoned"}
+    assert rows["running"][head.index("completed_at")] == "—"
+    assert rows["abandoned"][head.index("completed_at")] == "—"
+    assert rows["running"][head.index("loss")] == "—"
+    assert rows["completed"][head.index("completed_at")][:2] == "20"  # a real time
+
+
+def test_report_shows_missing_times_of_running_and_abandoned_trials(in_progress, tmp_path):
+    page = parse(in_progress.report(tmp_path / "live.html"))
+    check_offline(page)
+    check_missing_times(page)
+
+
+def test_cli_report_of_an_experiment_with_running_and_abandoned_trials(in_progress, tmp_path):
+    done = run_cli("report", in_progress.path.name, cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    page = parse(tmp_path / "live.html")
+    check_offline(page)
+    check_missing_times(page)
+
 
 def test_cli_output_defaults_to_the_experiment_name(tmp_path):
     from axnb.cli import main

@@ -13,7 +13,9 @@ events arrive is followed by exactly one more.
     refresher.close()          # unsubscribes and stops the worker
 
 The worker never raises: an exception in the refresh function is kept in ``last_error`` (and
-shown by the widget) so a broken plot cannot break the experiment or the run.
+shown by the widget) so a broken plot cannot break the experiment or the run. At interpreter
+exit the worker is closed and waited for (``axnb.loop.stop_at_exit``), so it is never killed in
+the middle of a refresh.
 """
 
 from __future__ import annotations
@@ -24,6 +26,8 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 import ipywidgets as widgets
+
+from axnb.loop import stop_at_exit
 
 if TYPE_CHECKING:
     from axnb.experiment import Experiment
@@ -54,6 +58,7 @@ class Refresher:
         self._busy = False
         self._thread = threading.Thread(target=self._loop, name=name, daemon=True)
         self._thread.start()
+        stop_at_exit(self._stop, self._thread.join)
         self._unsubscribe: Callable[[], None] | None = exp.subscribe(self._on_change)
 
     @property
@@ -107,6 +112,11 @@ class Refresher:
         if self._unsubscribe is not None:
             self._unsubscribe()
             self._unsubscribe = None
+        self._stop()
+
+    def _stop(self) -> None:
+        """Stop the worker. Takes no lock (at interpreter exit a run may hold the
+        experiment's): after this, change events are ignored."""
         self._closed.set()
         self._pending.set()  # wake the worker so it can exit
 

@@ -47,6 +47,7 @@ from typing import TYPE_CHECKING, Any
 import ipywidgets as widgets
 import plotly.graph_objects as go
 
+from axnb.loop import stop_at_exit
 from axnb.widgets._colab import enable_custom_widgets
 from axnb.widgets._events import INTERVAL, FollowingBox, Refresher
 
@@ -252,6 +253,7 @@ class Dashboard(FollowingBox):
         self._refresher.poke()
         self._poller = threading.Thread(target=self._poll_status, daemon=True)
         self._poller.start()
+        stop_at_exit(self._closed.set, self._poller.join)
 
     # ------------------------------------------------------------------ public
     def refresh(self) -> None:
