@@ -6,15 +6,17 @@ helpers and draws it with the styling helpers at the bottom.
 
 from __future__ import annotations
 
+import html
 import math
 import warnings
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from axnb.space import Choice, Fixed, Int, Parameter, Range, Value
+from axnb.trial import CORRECTED, EXCLUDED
 
 if TYPE_CHECKING:
     import plotly.graph_objects as go
@@ -89,6 +91,56 @@ def with_metric(trials: Sequence[Trial], metric: str) -> list[Trial]:
     return [t for t in trials if t.is_data and t.result and metric in t.result]
 
 
+def excluded_with_metric(trials: Sequence[Trial], metric: str) -> list[Trial]:
+    """Completed trials left out by ``exp.exclude`` that report ``metric``, by index: drawn
+    hollow, used by no fit, best point nor best-so-far line. Trials outside the current
+    search space (``Trial.outside``) are not among them (their values may not fit the axes)."""
+    return [t for t in trials if is_excluded(t) and t.result and metric in t.result]
+
+
+def is_excluded(t: Trial) -> bool:
+    """Completed, excluded with ``exp.exclude`` and in the current search space."""
+    return t.is_completed and t.excluded and not t.outside
+
+
+#: Longest reason shown in a hover (characters).
+REASON_LIMIT = 120
+
+
+def _reason(text: str | None) -> str:
+    if not text:
+        return ""
+    text = " ".join(text.split())
+    if len(text) > REASON_LIMIT:
+        text = text[:REASON_LIMIT - 1] + "…"
+    return html.escape(text)
+
+
+def amendments(t: Trial) -> list[str]:
+    """Hover lines about what was done to a finished trial: ``excluded: <reason>`` (the last
+    exclusion's reason) and ``corrected (was <earlier result>): <reason>`` (the last
+    correction). Reasons are HTML-escaped and shortened."""
+    lines = []
+    if t.excluded:
+        why = next((c.reason for c in reversed(t.history) if c.action == EXCLUDED), None)
+        lines.append("excluded" + (f": {_reason(why)}" if why else "")
+                     + " (not used by the model)")
+    corrections = [c for c in t.history if c.action == CORRECTED and c.result]
+    if corrections:
+        last = corrections[-1]
+        old = last.result or {}
+        current = t.result or {}
+        changed = [m for m in old if old[m] != current.get(m)] or list(old)
+        was = ", ".join(
+            f"{m}={fmt(old[m][0])}" + ("" if old[m][1] is None else f" ± {fmt(old[m][1])}")
+            for m in changed
+        )
+        times = f", {len(corrections)} corrections" if len(corrections) > 1 else ""
+        lines.append(f"corrected (was {was}{times})"
+                     + (f": {_reason(last.reason)}" if last.reason else ""))
+    return lines
+
+
 # --------------------------------------------------------------------- observed points
 @dataclass(frozen=True, eq=False)
 class Observed:
@@ -99,14 +151,20 @@ class Observed:
     mean: np.ndarray
     sem: np.ndarray
     feasible: np.ndarray
+    #: Per trial, hover lines about its exclusion and corrections (``amendments``).
+    notes: list[list[str]] = field(default_factory=list)
 
     @property
     def n(self) -> int:
         return len(self.trial_index)
 
 
-def observed(exp: Experiment, trials: Sequence[Trial], metric: str) -> Observed:
-    ts = with_metric(trials, metric)
+def observed(
+    exp: Experiment, trials: Sequence[Trial], metric: str, excluded: bool = False
+) -> Observed:
+    """The trials the fits use (``with_metric``); ``excluded=True``: those left out by
+    ``exp.exclude`` instead (``excluded_with_metric``)."""
+    ts = (excluded_with_metric if excluded else with_metric)(trials, metric)
     sems = [t.result[metric][1] for t in ts]  # type: ignore[index]
     return Observed(
         trial_index=np.array([t.index for t in ts], dtype=int),
@@ -114,7 +172,27 @@ def observed(exp: Experiment, trials: Sequence[Trial], metric: str) -> Observed:
         mean=np.array([t.result[metric][0] for t in ts], dtype=float),  # type: ignore[index]
         sem=np.array([np.nan if s is None else s for s in sems], dtype=float),
         feasible=np.array([feasible(exp, t.result) for t in ts], dtype=bool),
+        notes=[amendments(t) for t in ts],
     )
+
+
+@dataclass(frozen=True, eq=False)
+class Points:
+    """Trials drawn as markers: plot coordinates ``x``, ``y``, their trials and hover texts.
+    Records use it for the excluded trials (``draw`` with ``excluded_trace``)."""
+
+    x: list[Any]
+    y: list[Any]
+    trial_index: np.ndarray
+    hover: list[str]
+
+    @property
+    def n(self) -> int:
+        return len(self.trial_index)
+
+    @classmethod
+    def empty(cls) -> Points:
+        return cls([], [], np.zeros(0, dtype=int), [])
 
 
 # --------------------------------------------------------------------- the model
@@ -135,7 +213,9 @@ def fitted_model(
         n = len(with_metric(trials, m))
         if n < MIN_MODEL_POINTS:
             failed = sum(t.status == "failed" for t in trials)
+            excluded = len(excluded_with_metric(trials, m))
             detail = f"; {failed} failed" if failed else ""
+            detail += f"; {excluded} excluded" if excluded else ""
             return None, (
                 f"No model yet: {n} completed trial(s) report '{m}'{detail}; the model needs "
                 f"at least {MIN_MODEL_POINTS}."
@@ -321,11 +401,16 @@ def outside_constraints(exp: Experiment, rows: np.ndarray) -> np.ndarray | None:
     return ~exp.engine.repairer.uc.satisfied(np.asarray(rows, dtype=np.float64), tol=1e-9)
 
 
-def hover_text(index: int, params: Mapping[str, Value], values: Mapping[str, Any]) -> str:
-    """Hover text of an observed trial: index, metric values, parameters."""
+def hover_text(
+    index: int, params: Mapping[str, Value], values: Mapping[str, Any],
+    notes: Sequence[str] = (),
+) -> str:
+    """Hover text of an observed trial: index, metric values, parameters, then ``notes``
+    (e.g. ``amendments``: excluded, corrected)."""
     lines = [f"trial {index}"]
     lines += [f"{k} = {fmt(v)}" for k, v in values.items()]
     lines += [f"{k} = {fmt(v)}" for k, v in params.items()]
+    lines += list(notes)
     return "<br>".join(lines)
 
 
@@ -365,6 +450,25 @@ def base_layout(title: str, height: int = FIGURE_HEIGHT) -> dict[str, Any]:
                    "x": 1.0},
         "template": "plotly_white",
     }
+
+
+#: Marker of excluded trials (hollow): the same in every analysis.
+EXCLUDED_MARKER: dict[str, Any] = {
+    "symbol": "circle-open", "color": ORANGE, "size": 10, "line": {"width": 2, "color": ORANGE},
+}
+
+
+def excluded_trace(points: Points, legend: bool = True) -> go.Scatter:
+    """The hollow markers of excluded trials, one trace named ``"excluded"`` (it is drawn
+    even when empty so that figures keep their trace layout; its legend entry only shows when
+    there are points and ``legend``)."""
+    import plotly.graph_objects as go
+
+    return go.Scatter(
+        x=list(points.x), y=list(points.y), mode="markers", name="excluded",
+        legendgroup="excluded", showlegend=legend and points.n > 0,
+        marker=dict(EXCLUDED_MARKER), hovertext=list(points.hover), hoverinfo="text",
+    )
 
 
 def finite_or_none(values: np.ndarray) -> list[float | None]:

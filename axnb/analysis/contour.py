@@ -3,7 +3,9 @@
 The GP of ``metric`` is evaluated on a ``grid x grid`` mesh of the two parameters (every value
 for integers with at most ``grid`` values and for choices); the other parameters are held at a
 slice, by default the best point's values. Log parameters get log axes, choices category axes
-(in their declared order), integers numeric axes.
+(in their declared order), integers numeric axes. Trials left out with ``exp.exclude`` are
+hollow markers (not in the model nor the best point); a corrected trial's hover shows its
+earlier result.
 
     >>> rec = compute_contour(exp, "x1", "x2")                # doctest: +SKIP
     >>> rec.mean.shape == (len(rec.y.values), len(rec.x.values))   # doctest: +SKIP
@@ -21,6 +23,8 @@ trace type        data                                             subplot
 3     Scatter     the same points                                  right
 4     Scatter     best point (0 or 1 point)                        left
 5     Scatter     the same                                         right
+6     Scatter     excluded trials ``excluded.x, excluded.y``       left
+7     Scatter     the same                                         right
 ====  ==========  ===============================================  ==========
 
 The missing-model reason is a layout annotation (``layout.annotations`` named ``"note"``).
@@ -29,13 +33,14 @@ The missing-model reason is a layout annotation (``layout.annotations`` named ``
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from axnb.analysis._common import (
     Axis,
+    Points,
     add_note,
     axis_for,
     axis_layout,
@@ -45,6 +50,7 @@ from axnb.analysis._common import (
     default_slice,
     describe,
     direction,
+    excluded_trace,
     fitted_model,
     grid_rows,
     hover_text,
@@ -74,7 +80,8 @@ class ContourRecord:
     ``best`` is the best point's ``(x, y)`` coordinates, ``slice`` the values the other
     parameters are held at. ``outside`` (same shape as ``mean``; None without parameter
     constraints) marks the cells that violate a linear parameter constraint: their ``mean``
-    and ``sd`` are NaN, drawn blank.
+    and ``sd`` are NaN, drawn blank. ``excluded``: the trials left out with ``exp.exclude``
+    (their ``x``, ``y`` coordinates), which neither the model nor ``best`` use.
     """
 
     metric: str
@@ -92,6 +99,7 @@ class ContourRecord:
     slice: dict[str, Value]
     note: str | None
     outside: np.ndarray | None = None
+    excluded: Points = field(default_factory=Points.empty)
 
 
 def compute_contour(
@@ -139,6 +147,7 @@ def compute_contour(
             mean, sd = np.where(outside, np.nan, mean), np.where(outside, np.nan, sd)
 
     obs = observed(exp, trials, metric)
+    out = observed(exp, trials, metric, excluded=True)
     best = best_point(exp, trials)
     return ContourRecord(
         metric=metric,
@@ -151,12 +160,18 @@ def compute_contour(
         py=[coord(py_param, p[y]) for p in obs.parameters],
         values=obs.mean,
         trial_index=obs.trial_index,
-        hover=[hover_text(int(i), p, {metric: v})
-               for i, p, v in zip(obs.trial_index, obs.parameters, obs.mean)],
+        hover=[hover_text(int(i), p, {metric: v}, n)
+               for i, p, v, n in zip(obs.trial_index, obs.parameters, obs.mean, obs.notes)],
         best=None if best is None else (coord(px_param, best[x]), coord(py_param, best[y])),
         slice={k: v for k, v in base.items() if k not in (x, y)},
         note=note,
         outside=outside,
+        excluded=Points(
+            [coord(px_param, p[x]) for p in out.parameters],
+            [coord(py_param, p[y]) for p in out.parameters], out.trial_index,
+            [hover_text(int(i), p, {metric: v}, n)
+             for i, p, v, n in zip(out.trial_index, out.parameters, out.mean, out.notes)],
+        ),
     )
 
 
@@ -205,6 +220,8 @@ def draw_contour(rec: ContourRecord) -> go.Figure:
             ),
             row=1, col=col,
         )
+    for col in (1, 2):
+        fig.add_trace(excluded_trace(rec.excluded, legend=col == 1), row=1, col=col)
     held = describe(rec.slice)
     title = f"{rec.metric}{better} over {rec.x.name} and {rec.y.name}"
     sub = [f"other parameters at {held}"] if held else []

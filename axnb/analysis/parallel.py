@@ -2,7 +2,8 @@
 
 One axis per tunable parameter (choices are categorical axes with their values as ticks, log
 parameters are drawn on a log10 axis labelled with real values), then one per metric; lines
-are colored by the first objective. Observed data only.
+are colored by the first objective. Observed data only. Trials left out with ``exp.exclude``
+are not drawn (a line has no hollow form); the title says how many.
 
     >>> rec = compute_parallel(exp)        # doctest: +SKIP
     >>> [d.label for d in rec.dimensions]  # doctest: +SKIP
@@ -24,6 +25,7 @@ from axnb.analysis._common import (
     add_note,
     base_layout,
     direction,
+    excluded_with_metric,
     label,
     with_metric,
 )
@@ -51,7 +53,9 @@ class Dimension:
 @dataclass(frozen=True, eq=False)
 class ParallelRecord:
     """Numbers of a parallel-coordinates plot: ``dimensions`` (parameters then metrics), the
-    line color values ``color`` (metric ``color_metric``), and each line's trial."""
+    line color values ``color`` (metric ``color_metric``), and each line's trial.
+    ``n_excluded``: completed trials reporting the metric left out (``exp.exclude``), not drawn.
+    """
 
     dimensions: list[Dimension]
     color: np.ndarray
@@ -59,6 +63,7 @@ class ParallelRecord:
     minimize: bool | None
     trial_index: np.ndarray
     note: str | None
+    n_excluded: int = 0
 
 
 def _param_dimension(p: Parameter, values: list) -> Dimension:
@@ -98,13 +103,16 @@ def compute_parallel(
             rng = (rng[0] - 0.5, rng[1] + 0.5)
         dims.append(Dimension(m, vals, None, None, rng))
     note = None
-    if not done:
+    n_excluded = len(excluded_with_metric(trials, metric))
+    if not done and n_excluded:
+        note = f"Every completed trial reporting '{metric}' is excluded."
+    elif not done:
         failed = sum(t.status == "failed" for t in trials)
         note = f"No completed trial reports '{metric}' yet" + (
             f"; {failed} failed." if failed else ".")
     color = np.array([t.result[metric][0] for t in done], dtype=float)  # type: ignore[index]
     return ParallelRecord(dims, color, metric, direction(exp, metric),
-                          np.array([t.index for t in done], dtype=int), note)
+                          np.array([t.index for t in done], dtype=int), note, n_excluded)
 
 
 def draw_parallel(rec: ParallelRecord) -> go.Figure:
@@ -127,10 +135,12 @@ def draw_parallel(rec: ParallelRecord) -> go.Figure:
               "colorbar": {"title": {"text": rec.color_metric}}},
     ))
     better = {True: " (lower is better)", False: " (higher is better)"}.get(rec.minimize, "")
-    fig.update_layout(**base_layout(
-        f"Parallel coordinates of {len(rec.trial_index)} completed trials, colored by "
-        f"{rec.color_metric}{better}"
-    ))
+    title = (f"Parallel coordinates of {len(rec.trial_index)} completed trials, colored by "
+             f"{rec.color_metric}{better}")
+    if rec.n_excluded:
+        title += (f"<br><sup>{rec.n_excluded} excluded "
+                  f"trial{'' if rec.n_excluded == 1 else 's'} not shown</sup>")
+    fig.update_layout(**base_layout(title))
     fig.update_layout(margin={"l": 70, "r": 40, "t": 120, "b": 40})
     add_note(fig, rec.note)
     fig.layout.meta = {"analysis": "parallel"}

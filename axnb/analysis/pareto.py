@@ -4,7 +4,8 @@ Every completed trial reporting all objectives is a point at ``(x metric, y metr
 observed Pareto front — feasible trials that no other feasible trial beats in every objective
 at once, the same rule as ``exp.pareto()`` — is highlighted and joined; other feasible points
 are faded; trials violating an outcome constraint are grey crosses. Outcome-constraint bounds
-on the plotted metrics (the hypervolume reference thresholds) are dashed lines.
+on the plotted metrics (the hypervolume reference thresholds) are dashed lines. Trials left out
+with ``exp.exclude`` are hollow markers, on no front.
 
     >>> rec = compute_pareto(exp)                         # doctest: +SKIP
     >>> rec.trial_index[rec.front]                        # trials on the front   # doctest: +SKIP
@@ -18,12 +19,13 @@ trace type     data
 1     Scatter  infeasible points ``x[~feasible]``
 2     Scatter  front points in ``front_order`` (sorted by x), joined by a line
 3     Scatter  thresholds: dashed segments separated by None (may be empty)
+4     Scatter  excluded trials ``excluded.x, excluded.y`` (hollow; may be empty)
 ====  =======  ===================================================================
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -32,10 +34,14 @@ from axnb.analysis._common import (
     BLUE,
     GREY,
     RED,
+    Points,
     add_note,
+    amendments,
     base_layout,
+    excluded_trace,
     feasible,
     hover_text,
+    is_excluded,
 )
 
 if TYPE_CHECKING:
@@ -52,7 +58,8 @@ class ParetoRecord:
     ``x``, ``y`` are observed means of ``x_metric``/``y_metric`` for ``trial_index``;
     ``feasible`` and ``front`` are boolean masks over them (the front is computed over all
     objectives); ``front_order`` lists front positions sorted by ``x``. ``x_thresholds`` /
-    ``y_thresholds`` are outcome-constraint bounds on the plotted metrics.
+    ``y_thresholds`` are outcome-constraint bounds on the plotted metrics. ``excluded``: the
+    trials left out with ``exp.exclude`` (x and y metric values), on no front.
     """
 
     x_metric: str
@@ -69,6 +76,7 @@ class ParetoRecord:
     x_thresholds: list[float]
     y_thresholds: list[float]
     note: str | None
+    excluded: Points = field(default_factory=Points.empty)
 
 
 def non_dominated(Y: np.ndarray) -> np.ndarray:
@@ -118,6 +126,7 @@ def compute_pareto(
     if xm == ym:
         raise ValueError(f"x_metric and y_metric are both '{xm}': pick two objectives of {names}.")
     done = [t for t in trials if t.is_data and t.result and all(m in t.result for m in objs)]
+    out = [t for t in trials if is_excluded(t) and t.result and all(m in t.result for m in objs)]
     x = np.array([t.result[xm][0] for t in done], dtype=float)  # type: ignore[index]
     y = np.array([t.result[ym][0] for t in done], dtype=float)  # type: ignore[index]
     ok = np.array([feasible(exp, t.result) for t in done], dtype=bool)
@@ -140,12 +149,20 @@ def compute_pareto(
         x_metric=xm, y_metric=ym, x_minimize=objs[xm], y_minimize=objs[ym],
         x=x, y=y, trial_index=np.array([t.index for t in done], dtype=int),
         feasible=ok, front=front, front_order=order,
-        hover=[hover_text(t.index, t.parameters, {m: v[0] for m, v in (t.result or {}).items()})
-               for t in done],
+        hover=[_hover(t) for t in done],
         x_thresholds=[c.bound for c in exp.outcome_constraints if c.metric == xm],
         y_thresholds=[c.bound for c in exp.outcome_constraints if c.metric == ym],
         note=note,
+        excluded=Points(
+            [t.result[xm][0] for t in out], [t.result[ym][0] for t in out],  # type: ignore[index]
+            np.array([t.index for t in out], dtype=int), [_hover(t) for t in out],
+        ),
     )
+
+
+def _hover(t: Trial) -> str:
+    values = {m: v[0] for m, v in (t.result or {}).items()}
+    return hover_text(t.index, t.parameters, values, amendments(t))
 
 
 def draw_pareto(rec: ParetoRecord) -> go.Figure:
@@ -181,11 +198,14 @@ def draw_pareto(rec: ParetoRecord) -> go.Figure:
                                                           "width": 1},
         hoverinfo="skip",
     ))
+    fig.add_trace(excluded_trace(rec.excluded))
+
     def arrow(minimize: bool) -> str:
         return "lower is better" if minimize else "higher is better"
 
     title = (f"Pareto front: {rec.x_metric} vs {rec.y_metric}<br><sup>"
-             f"{int(rec.front.sum())} trials on the front of {len(rec.x)}</sup>")
+             f"{int(rec.front.sum())} trials on the front of {len(rec.x)}"
+             + (f", {rec.excluded.n} excluded" if rec.excluded.n else "") + "</sup>")
     fig.update_layout(**base_layout(title))
     fig.update_layout(margin={"t": 90})
     fig.update_xaxes(title_text=f"{rec.x_metric} ({arrow(rec.x_minimize)})")
@@ -196,8 +216,8 @@ def draw_pareto(rec: ParetoRecord) -> go.Figure:
 
 
 def _threshold_segments(rec: ParetoRecord) -> tuple[list, list]:
-    xs = list(rec.x) + list(rec.x_thresholds)
-    ys = list(rec.y) + list(rec.y_thresholds)
+    xs = list(rec.x) + list(rec.excluded.x) + list(rec.x_thresholds)
+    ys = list(rec.y) + list(rec.excluded.y) + list(rec.y_thresholds)
     if not xs or not ys:
         return [], []
     xlo, xhi = min(xs), max(xs)

@@ -2,7 +2,9 @@
 
 Observed data only (no model), so it works from the first trial and during a run. With outcome
 constraints the best so far counts feasible trials only, and infeasible ones are drawn hollow.
-Failed trials are ``x`` markers along the bottom; hovering shows the reason.
+Failed trials are ``x`` markers along the bottom; hovering shows the reason. Trials left out
+with ``exp.exclude`` are hollow markers of their own (hover: excluded and why), not counted in
+the best so far; a corrected trial's hover shows its earlier result.
 
     >>> rec = compute_progress(exp)        # doctest: +SKIP
     >>> rec.best_values[-1]                # best value seen so far   # doctest: +SKIP
@@ -16,12 +18,13 @@ trace type     data
 1     Scatter  infeasible completed trials (outcome constraints violated)
 2     Scatter  best so far, a step line ``best_index, best_values``
 3     Scatter  failed trials at ``y = failed_y``, hover = reason
+4     Scatter  excluded trials ``excluded.x, excluded.y`` (hollow; may be empty)
 ====  =======  ==============================================================
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -30,9 +33,13 @@ from axnb.analysis._common import (
     BLUE,
     GREY,
     RED,
+    Points,
     add_note,
+    amendments,
     base_layout,
     direction,
+    excluded_trace,
+    excluded_with_metric,
     feasible,
     fmt,
     hover_text,
@@ -54,7 +61,8 @@ class ProgressRecord:
     ``index``/``values``/``feasible``/``source`` describe completed trials reporting the
     metric, by trial index. ``best_index``/``best_values`` is the best-so-far curve (empty
     when the metric is not an objective or nothing feasible was seen). ``failed_index`` and
-    ``failed_reason`` list failed trials, drawn at height ``failed_y``.
+    ``failed_reason`` list failed trials, drawn at height ``failed_y``. ``excluded`` are the
+    completed trials left out with ``exp.exclude`` (trial index, value): in no best so far.
     """
 
     metric: str
@@ -71,6 +79,7 @@ class ProgressRecord:
     failed_y: float
     n_running: int
     note: str | None
+    excluded: Points = field(default_factory=Points.empty)
 
 
 def compute_progress(
@@ -95,14 +104,19 @@ def compute_progress(
                 best_index.append(int(i))
                 best_values.append(best)
 
+    out = excluded_with_metric(trials, metric)
+    out_values = [t.result[metric][0] for t in out]  # type: ignore[index]
     failed = [t for t in trials if t.status == "failed"]
-    if len(values):
-        lo, hi = float(values.min()), float(values.max())
+    shown = np.concatenate([values, np.asarray(out_values, dtype=float)])
+    if len(shown):
+        lo, hi = float(shown.min()), float(shown.max())
         failed_y = lo - 0.06 * ((hi - lo) or max(abs(lo), 1.0))
     else:
         failed_y = 0.0
     note = None
-    if not done:
+    if not done and out:
+        note = f"Every completed trial reporting '{metric}' is excluded: no best so far."
+    elif not done:
         note = (f"No completed trial reports '{metric}' yet"
                 + (f"; {len(failed)} failed." if failed else "."))
     elif exp.outcome_constraints and not ok.any():
@@ -114,9 +128,7 @@ def compute_progress(
         values=values,
         feasible=ok,
         source=[t.source for t in done],
-        hover=[hover_text(t.index, t.parameters,
-                          {m: v[0] for m, v in (t.result or {}).items()} | {"source": t.source})
-               for t in done],
+        hover=[_hover(t) for t in done],
         best_index=np.array(best_index, dtype=int),
         best_values=np.array(best_values, dtype=float),
         failed_index=np.array([t.index for t in failed], dtype=int),
@@ -124,7 +136,14 @@ def compute_progress(
         failed_y=failed_y,
         n_running=sum(t.status == "running" for t in trials),
         note=note,
+        excluded=Points([t.index for t in out], out_values,
+                        np.array([t.index for t in out], dtype=int), [_hover(t) for t in out]),
     )
+
+
+def _hover(t: Trial) -> str:
+    values = {m: v[0] for m, v in (t.result or {}).items()} | {"source": t.source}
+    return hover_text(t.index, t.parameters, values, amendments(t))
 
 
 def _short(reason: str | None, limit: int = 300) -> str:
@@ -165,8 +184,11 @@ def draw_progress(rec: ProgressRecord) -> go.Figure:
                                                               rec.failed_reason)],
         hoverinfo="text",
     ))
+    fig.add_trace(excluded_trace(rec.excluded))
     better = {True: " (lower is better)", False: " (higher is better)"}.get(rec.minimize, "")
     parts = [f"{len(rec.index)} completed"]
+    if rec.excluded.n:
+        parts.append(f"{rec.excluded.n} excluded")
     if len(rec.failed_index):
         parts.append(f"{len(rec.failed_index)} failed")
     if rec.n_running:

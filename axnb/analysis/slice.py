@@ -3,7 +3,9 @@
 The GP mean ± 2 sd of ``metric`` along ``param`` (other parameters held at the best point's
 values, or ``slice_values``), the observed points (all of them, whatever their other values),
 and — to show *why* the next point is chosen — the engine's acquisition function on the same
-grid, on a second y axis, with its argmax marked. Nothing is suggested or saved.
+grid, on a second y axis, with its argmax marked. Nothing is suggested or saved. Trials left
+out with ``exp.exclude`` are hollow markers (not in the model); a corrected trial's hover
+shows its earlier result.
 
     >>> rec = compute_slice(exp, "lr")                 # doctest: +SKIP
     >>> rec.axis.values[int(np.nanargmax(rec.acquisition))] == rec.next_value   # doctest: +SKIP
@@ -19,6 +21,7 @@ trace type     data                                                        y axi
 3     Scatter  observed points ``px, values`` (error bars 2 sem if known)  y
 4     Scatter  acquisition values                                          y2
 5     Scatter  next suggestion on this slice (0 or 1 point)                y2
+6     Scatter  excluded trials ``excluded.x, excluded.y`` (hollow)         y
 ====  =======  ==========================================================  ======
 """
 
@@ -26,7 +29,7 @@ from __future__ import annotations
 
 import warnings
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -36,6 +39,7 @@ from axnb.analysis._common import (
     GREEN,
     RED,
     Axis,
+    Points,
     add_note,
     axis_for,
     axis_layout,
@@ -44,6 +48,7 @@ from axnb.analysis._common import (
     default_slice,
     describe,
     direction,
+    excluded_trace,
     finite_or_none,
     fitted_model,
     grid_rows,
@@ -72,7 +77,8 @@ class SliceRecord:
     ``acquisition`` likewise (None when it cannot be computed, see ``acquisition_note``), and
     ``next_value`` is the parameter value at its argmax. All three are NaN where the slice
     violates a linear parameter constraint. ``px``/``values``/``sem`` are the observed points'
-    coordinates, means and sems (NaN when unknown).
+    coordinates, means and sems (NaN when unknown). ``excluded``: the trials left out with
+    ``exp.exclude`` (coordinate, mean), which the model does not see.
     """
 
     metric: str
@@ -91,6 +97,7 @@ class SliceRecord:
     slice: dict[str, Value]
     note: str | None
     acquisition_note: str | None
+    excluded: Points = field(default_factory=Points.empty)
 
 
 def compute_slice(
@@ -155,6 +162,7 @@ def compute_slice(
             acq_note = f"No acquisition: {type(e).__name__}: {e}"
 
     obs = observed(exp, trials, metric)
+    out = observed(exp, trials, metric, excluded=True)
     return SliceRecord(
         metric=metric,
         minimize=direction(exp, metric),
@@ -165,14 +173,19 @@ def compute_slice(
         values=obs.mean,
         sem=obs.sem,
         trial_index=obs.trial_index,
-        hover=[hover_text(int(i), q, {metric: v})
-               for i, q, v in zip(obs.trial_index, obs.parameters, obs.mean)],
+        hover=[hover_text(int(i), q, {metric: v}, n)
+               for i, q, v, n in zip(obs.trial_index, obs.parameters, obs.mean, obs.notes)],
         acquisition=acq,
         acquisition_kind=kind,
         next_value=next_value,
         slice={k: v for k, v in base.items() if k != param},
         note=note,
         acquisition_note=acq_note,
+        excluded=Points(
+            [coord(p, q[param]) for q in out.parameters], out.mean.tolist(), out.trial_index,
+            [hover_text(int(i), q, {metric: v}, n)
+             for i, q, v, n in zip(out.trial_index, out.parameters, out.mean, out.notes)],
+        ),
     )
 
 
@@ -232,6 +245,7 @@ def draw_slice(rec: SliceRecord) -> go.Figure:
                 "line": {"color": "black", "width": 1}},
         hovertemplate=f"next: {rec.axis.name}=%{{x}}<extra></extra>",
     ), secondary_y=True)
+    fig.add_trace(excluded_trace(rec.excluded), secondary_y=False)
     better = {True: " (lower is better)", False: " (higher is better)"}.get(rec.minimize, "")
     title = f"{rec.metric}{better} along {rec.axis.name}"
     held = describe(rec.slice)

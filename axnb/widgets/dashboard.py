@@ -18,7 +18,9 @@ acquisition).
 
 The arms tab and its FigureWidget exist only once the experiment has a round: a dashboard
 created before the first ``suggest_arms`` gains the tab at the refresh that sees the round
-(the trials table gains its ``batch`` and ``weight`` columns then too).
+(the trials table gains its ``batch`` and ``weight`` columns then too). While a trial is
+excluded (``exp.exclude``) the table has an ``excluded`` column (with the reason) and shades
+those rows; the figures draw excluded trials as hollow markers.
 
 How it stays live without flicker or waste: the dashboard subscribes to the experiment's
 change events (they may come from a background run's thread); a ``Refresher`` worker
@@ -27,7 +29,8 @@ Each refresh computes the analyses' records (``axnb.analysis.*.compute_*``), dra
 the same ``draw_*`` functions as ``exp.plot``, and pushes the new traces and layout into the
 existing ``go.FigureWidget``s inside ``batch_update`` (one message per figure, no re-creation).
 The model-based figures (contour, slice) are recomputed only when the completed-trial data
-change (a signature of completed trials and their results) or a picker changes; the status
+change (a signature of completed trials, their results and whether they are excluded: an
+``exp.exclude``, ``include`` or ``correct`` redraws them) or a picker changes; the status
 line, progress, arms and trials table follow every change. While the engine is busy the status
 line is polled about once a second.
 
@@ -64,6 +67,24 @@ _STATUS_COLORS = {
     "abandoned": "#eeeeee",
     "completed": "white",
 }
+#: Fill of the rows of excluded trials (the analyses draw them as hollow orange markers).
+_EXCLUDED_COLOR = "#fff0e0"
+
+
+def any_excluded(trials: list[Trial]) -> bool:
+    """Whether a trial is excluded (``exp.exclude``): the table then has an excluded column."""
+    return any(t.excluded for t in trials)
+
+
+def _excluded_cell(t: Trial) -> str:
+    """``yes`` and the last exclusion's reason (shortened), or empty."""
+    if not t.excluded:
+        return ""
+    why = next((c.reason for c in reversed(t.history) if c.action == "excluded"), None)
+    if not why:
+        return "yes"
+    why = " ".join(why.split())
+    return "yes: " + (why if len(why) <= 40 else why[:39] + "…")
 
 
 def has_rounds(trials: list[Trial]) -> bool:
@@ -72,17 +93,22 @@ def has_rounds(trials: list[Trial]) -> bool:
 
 
 def rounds_signature(trials: list[Trial]) -> tuple:
-    """What the arms figure shows: every bandit trial's status, weight and result."""
+    """What the arms figure shows: every bandit trial's status, weight, result and whether it
+    is excluded."""
     return tuple(
-        (t.index, t.status, t.weight, tuple(sorted((t.result or {}).items())))
+        (t.index, t.status, t.weight, t.excluded, tuple(sorted((t.result or {}).items())))
         for t in trials if t.batch is not None
     )
 
 
 def data_signature(trials: list[Trial]) -> tuple:
-    """What the models see: completed trials and their results. Unchanged -> no refit."""
+    """What the models and the model figures see: completed trials, whether they are excluded
+    (drawn hollow, not fitted) and their results (corrections included). Unchanged -> no
+    refit."""
     return tuple(
-        (t.index, tuple(sorted((t.result or {}).items()))) for t in trials if t.is_completed
+        (t.index, t.excluded, t.outside, tuple(sorted((t.result or {}).items())),
+         len(t.history))
+        for t in trials if t.is_completed
     )
 
 
@@ -401,10 +427,13 @@ class Dashboard(FollowingBox):
     def _columns(self, trials: list[Trial]) -> list[str]:
         exp = self.experiment
         rounds = ["batch", "weight"] if has_rounds(trials) else []
-        return ["index", "status", "source", *rounds, *exp.space.names, *exp.metrics]
+        excluded = ["excluded"] if any_excluded(trials) else []
+        return ["index", "status", *excluded, "source", *rounds, *exp.space.names,
+                *exp.metrics]
 
     def _sync_columns(self, trials: list[Trial]) -> None:
-        """Offer the ``batch`` and ``weight`` columns to sort by once rounds appear."""
+        """Offer the ``batch`` and ``weight`` columns to sort by once rounds appear (and
+        ``excluded`` while a trial is excluded)."""
         columns = self._columns(trials)
         if list(self.sort_by.options) != columns:
             value = self.sort_by.value
@@ -413,14 +442,19 @@ class Dashboard(FollowingBox):
                 self.sort_by.value = value
 
     def table_rows(self, trials: list[Trial] | None = None) -> list[dict[str, Any]]:
-        """The trials table's rows (sorted as picked): index, status, source, (``batch`` and
-        ``weight`` in an experiment with bandit rounds), parameters, metric means and sems."""
+        """The trials table's rows (sorted as picked): index, status, (``excluded``, a bool,
+        when a trial is excluded), source, (``batch`` and ``weight`` in an experiment with
+        bandit rounds), parameters, metric means and sems."""
         exp = self.experiment
         trials = exp.trials if trials is None else trials
         rounds = has_rounds(trials)
+        excluded = any_excluded(trials)
         rows = []
         for t in trials:
-            row: dict[str, Any] = {"index": t.index, "status": t.status, "source": t.source}
+            row: dict[str, Any] = {"index": t.index, "status": t.status}
+            if excluded:
+                row.update(excluded=t.excluded, excluded_text=_excluded_cell(t))
+            row["source"] = t.source
             if rounds:
                 row.update(batch=t.batch, weight=t.weight)
             row.update(t.parameters)
@@ -439,10 +473,14 @@ class Dashboard(FollowingBox):
         exp = self.experiment
         rows = self.table_rows(trials)
         rounds = ["batch", "weight"] if has_rounds(trials) else []
-        header = ["trial", "status", "source", *rounds, *exp.space.names, *exp.metrics]
+        excluded = ["excluded"] if any_excluded(trials) else []
+        header = ["trial", "status", *excluded, "source", *rounds, *exp.space.names,
+                  *exp.metrics]
         columns: list[list[str]] = [[] for _ in header]
         for row in rows:
-            values = [row["index"], row["status"], row["source"]]
+            values = [row["index"], row["status"]]
+            values += [row["excluded_text"] for _ in excluded]
+            values += [row["source"]]
             values += [_weight(row[c]) if c == "weight" else row[c] for c in rounds]
             values += [row[n] for n in exp.space.names]
             for m in exp.metrics:
@@ -450,7 +488,8 @@ class Dashboard(FollowingBox):
                 values.append(_cell(mean) + (f" ± {_cell(sem)}" if sem is not None else ""))
             for c, v in zip(columns, values):
                 c.append(_cell(v))
-        fill = [_STATUS_COLORS.get(r["status"], "white") for r in rows]
+        fill = [_EXCLUDED_COLOR if r.get("excluded") else _STATUS_COLORS.get(r["status"], "white")
+                for r in rows]
         arrow = " ↓" if self.descending.value else " ↑"
         sort_col = self.sort_by.value
         header = [h + (arrow if h == sort_col or (h == "trial" and sort_col == "index") else "")
@@ -470,8 +509,10 @@ class Dashboard(FollowingBox):
                 },
             )
         )
+        out = sum(bool(r.get("excluded")) for r in rows)
+        note = f", {out} excluded" if out else ""
         fig.update_layout(
-            title={"text": f"{len(rows)} trials (sorted by {sort_col})", "x": 0.02},
+            title={"text": f"{len(rows)} trials{note} (sorted by {sort_col})", "x": 0.02},
             height=min(560, 120 + 26 * max(len(rows), 3)),
             margin={"l": 10, "r": 10, "t": 50, "b": 10},
         )
@@ -484,10 +525,11 @@ class Dashboard(FollowingBox):
 
         exp = self.experiment
         counts = {s: sum(t.status == s for t in trials) for s in ("completed", "running", "failed")}
+        excluded = sum(t.excluded for t in trials)
         parts = [
             f"<b>{html.escape(exp.name)}</b>",
             f"{len(trials)} trials: {counts['completed']} completed, {counts['running']} "
-            f"running, {counts['failed']} failed",
+            f"running, {counts['failed']} failed" + (f", {excluded} excluded" if excluded else ""),
         ]
         if has_rounds(trials):
             parts.extend(self._round_status(trials))

@@ -19,6 +19,20 @@ not, so closing it or re-running its cell loses nothing):
 * **Attach** records a trial run elsewhere: the parameter fields plus the result fields
   (``exp.attach(params, result)``); with every result field empty it is attached as running.
 
+**Amend a finished trial** (``amend_section``, CSS class ``axnb-amend``): ``trial_field`` (the
+index of a trial; ``trial_info`` shows its parameters, result, whether it is excluded and its
+history) and ``reason_field`` (why: kept in the trial's history), then
+
+* **Exclude** (``exclude_button``): ``exp.exclude(index, reason=...)``: the trial's result is
+  left out of the model, ``best()`` and the fits (it stays in the file, drawn hollow in plots);
+* **Include** (``include_button``): ``exp.include(index, reason=...)`` takes it back;
+* **Correct** (``correct_button``): ``exp.correct(index, result, reason=...)`` with the result
+  fields above (metrics left empty keep their current value); the earlier result is kept in
+  ``Trial.history``.
+
+A button that does not apply to the trial shown is disabled (clicked from code anyway, it
+explains in ``panel.message`` and changes nothing).
+
 Result fields: ``panel.result_fields[metric]`` is a small container whose ``.value`` is the
 mean (a float, or None when empty) and whose ``.sem`` is the standard error (None = unknown);
 the underlying text boxes are ``panel.mean_fields[metric]`` and ``panel.sem_fields[metric]``.
@@ -29,8 +43,9 @@ no trial selected) shows a message in ``panel.message`` and changes nothing.
 For scripting and tests every part is exposed: ``suggest_button``, ``accept_button``,
 ``complete_button``, ``fail_button``, ``attach_button``, ``fields`` (parameter -> input
 widget), ``result_fields``, ``running`` (the Dropdown of running trials), ``reason``,
-``message``. Each part carries a stable CSS class (``axnb-suggest``, ``axnb-field-<name>``,
-``axnb-result-<metric>``, ...) for browser tests.
+``message``, and the amend section's ``trial_field``, ``trial_info``, ``reason_field``,
+``exclude_button``, ``include_button``, ``correct_button``. Each part carries a stable CSS
+class (``axnb-suggest``, ``axnb-field-<name>``, ``axnb-result-<metric>``, ...) for browser tests.
 
 **Bandit rounds** (A/B and multivariate tests, see ``axnb.rounds``). The panel has a round
 section (``panel.round_section``, CSS class ``axnb-round``) when the experiment has bandit
@@ -70,13 +85,14 @@ import math
 import re
 import threading
 from collections.abc import Mapping, Sequence
+from datetime import UTC
 from typing import TYPE_CHECKING, Any
 
 import ipywidgets as widgets
 
 from axnb.rounds import arm_label, batches, latest_window
 from axnb.space import Choice, Fixed, Int, Parameter, Range, Value
-from axnb.trial import Rate, normalize
+from axnb.trial import CORRECTED, Rate, normalize
 from axnb.widgets._colab import enable_custom_widgets
 from axnb.widgets._events import INTERVAL, FollowingBox, Refresher
 
@@ -399,6 +415,51 @@ def _cells(texts: Sequence[str], titles: Sequence[str] = ()) -> str:
     return "".join(out)
 
 
+def _result_text(result: Mapping[str, tuple[float, float | None]] | None) -> str:
+    if not result:
+        return "none"
+    return ", ".join(
+        f"{m} = {mean:.6g}" + ("" if sem is None else f" ± {sem:.6g}")
+        for m, (mean, sem) in result.items()
+    )
+
+
+def _trial_html(t: Trial | None, index: int, count: int) -> str:
+    """What the amend section shows about a trial: parameters, result, excluded, history."""
+    if t is None:
+        span = f"0..{count - 1}" if count else "none yet"
+        return html.escape(f"No trial {index}: this experiment's trials are {span}.")
+    color = _STATUS_COLORS.get(t.status, "#333")
+    lines = [
+        f"<b>Trial {t.index}</b> · <span style='color:{color}'>{t.status}</span> · "
+        f"source {html.escape(t.source)}",
+        "parameters: " + html.escape(", ".join(f"{k} = {_fmt(v)}"
+                                              for k, v in t.parameters.items())),
+        "result: " + html.escape(_result_text(t.result)),
+    ]
+    if t.excluded:
+        lines.append("<span class='axnb-excluded' style='color:#b26a00'><b>excluded</b>: left "
+                     "out of the model, best() and the fits</span>")
+    if not t.is_completed:
+        lines.append(html.escape(
+            f"It is {t.status}: only a completed trial can be excluded, included or corrected."
+        ))
+    if t.history:
+        items = []
+        for c in t.history:
+            at = c.at.astimezone(UTC) if c.at.tzinfo else c.at
+            text = f"{at:%Y-%m-%d %H:%M} UTC {c.action}"
+            if c.by:
+                text += f" by {c.by}"
+            if c.action == CORRECTED:
+                text += f" (was {_result_text(c.result)})"
+            if c.reason:
+                text += f": {c.reason}"
+            items.append(f"<li>{html.escape(text)}</li>")
+        lines.append("history:<ul style='margin:0'>" + "".join(items) + "</ul>")
+    return "<div style='line-height:1.5'>" + "<br>".join(lines) + "</div>"
+
+
 def _button(text: str, css: str, style: str = "", tooltip: str = "") -> widgets.Button:
     b = widgets.Button(description=text, button_style=style, tooltip=tooltip)
     b.add_class(css)
@@ -474,6 +535,7 @@ class Panel(FollowingBox):
         self.message.add_class("axnb-message")
 
         self._build_round_section()
+        self._build_amend_section()
 
         self.suggest_button.on_click(lambda _: self._guarded(self._suggest))
         self.accept_button.on_click(lambda _: self._guarded(self._accept))
@@ -482,6 +544,9 @@ class Panel(FollowingBox):
         self.fail_button.on_click(lambda _: self._guarded(self._fail))
         self.round_button.on_click(lambda _: self._guarded(self._suggest_round))
         self.complete_round_button.on_click(lambda _: self._guarded(self._complete_round))
+        self.exclude_button.on_click(lambda _: self._guarded(self._exclude))
+        self.include_button.on_click(lambda _: self._guarded(self._include))
+        self.correct_button.on_click(lambda _: self._guarded(self._correct))
         self._buttons = [
             self.suggest_button,
             self.accept_button,
@@ -490,6 +555,9 @@ class Panel(FollowingBox):
             self.fail_button,
             self.round_button,
             self.complete_round_button,
+            self.exclude_button,
+            self.include_button,
+            self.correct_button,
         ]
 
         self.children = [
@@ -501,11 +569,13 @@ class Panel(FollowingBox):
             widgets.VBox(list(self.result_fields.values())),
             widgets.HBox([self.running]),
             widgets.HBox([self.complete_button, self.fail_button, self.reason]),
+            self.amend_section,
             self.round_section,
             self.message,
         ]
         self.add_class("axnb-panel")
         self.refresh()
+        self.trial_field.observe(lambda _: self._show_trial(), names="value")
         self._refresher = Refresher(exp, self.refresh, interval, name="axnb-panel-refresh")
 
     # ------------------------------------------------------------------ scripting helpers
@@ -538,9 +608,10 @@ class Panel(FollowingBox):
                 if best is None
                 else (f" · best {html.escape(exp.objective.metric)} = {best:.6g}")
             )
+            excluded = f", {s['excluded']} excluded" if s["excluded"] else ""
             self.title.value = (
                 f"<b>{html.escape(exp.name)}</b> · {s['trials']} trials: {s['completed']} "
-                f"completed, {s['running']} running, {s['failed']} failed{best_text}"
+                f"completed, {s['running']} running, {s['failed']} failed{excluded}{best_text}"
             )
             running = [t for t in trials if t.is_running]
             options = [(self._label(t), t.index) for t in running]
@@ -553,6 +624,7 @@ class Panel(FollowingBox):
             if self.running.value != keep:
                 self.running.value = keep
             self._refresh_round(trials)
+            self._refresh_amend(trials)
 
     @staticmethod
     def _label(t: Trial) -> str:
@@ -659,7 +731,9 @@ class Panel(FollowingBox):
             f"Complete (or Fail)."
         )
 
-    def _read_result(self, required: bool) -> dict[str, tuple[float, float | None]] | None:
+    def _read_result(
+        self, required: bool, verb: str = "Complete"
+    ) -> dict[str, tuple[float, float | None]] | None:
         result: dict[str, tuple[float, float | None]] = {}
         for m, f in self.result_fields.items():
             mean, sem = f.value, f.sem
@@ -673,7 +747,7 @@ class Panel(FollowingBox):
                 raise ValueError(
                     "Enter a result (the mean of "
                     + ", ".join(f"'{m}'" for m in self.result_fields)
-                    + ") before clicking Complete."
+                    + f") before clicking {verb}."
                 )
             return None
         return result
@@ -721,6 +795,133 @@ class Panel(FollowingBox):
     @staticmethod
     def _describe(params: Mapping[str, Any]) -> str:
         return ", ".join(f"{k} = {_fmt(v)}" for k, v in params.items())
+
+    # ------------------------------------------------------------------ amending trials
+    def _build_amend_section(self) -> None:
+        done = [t.index for t in self.experiment.trials if t.is_completed]
+        self.trial_field = widgets.IntText(
+            value=done[-1] if done else 0, description="Trial", style=_WIDE,
+            layout=widgets.Layout(width="160px"),
+        )
+        self.trial_field.add_class("axnb-trial-field")
+        self.reason_field = widgets.Text(
+            placeholder="reason (kept in the trial's history)",
+            layout=widgets.Layout(width="340px"),
+        )
+        self.reason_field.add_class("axnb-amend-reason")
+        self.trial_info = widgets.HTML()
+        self.trial_info.add_class("axnb-trial-info")
+        self.exclude_button = _button(
+            "Exclude", "axnb-exclude", "warning",
+            "Leave this trial's result out of the model, best() and the fits (kept in the file)",
+        )
+        self.include_button = _button(
+            "Include", "axnb-include", "", "Use this excluded trial's result again"
+        )
+        self.correct_button = _button(
+            "Correct", "axnb-correct", "",
+            "Replace this trial's result with the Results fields (the earlier one is kept in "
+            "its history)",
+        )
+        help_text = widgets.HTML(
+            "<span style='color:#555'><b>Exclude</b> leaves a completed trial out of the "
+            "model, best() and the fits (it stays in the file, drawn hollow in plots); "
+            "<b>Include</b> takes it back; <b>Correct</b> replaces its result with the "
+            "Results fields above (metrics left empty keep their value). Each is kept in the "
+            "trial's history with the reason.</span>"
+        )
+        self.amend_section = widgets.VBox([
+            _section("Amend a finished trial"),
+            help_text,
+            widgets.HBox([self.trial_field, self.reason_field]),
+            self.trial_info,
+            widgets.HBox([self.exclude_button, self.include_button, self.correct_button]),
+        ])
+        self.amend_section.add_class("axnb-amend")
+
+    def _show_trial(self) -> None:
+        """Show the trial picked in ``trial_field`` (its value changed)."""
+        with self._lock:
+            try:
+                trials = self.experiment.trials
+            except Exception as e:  # the file cannot be read now: say so, keep the panel
+                self.trial_info.value = html.escape(f"{type(e).__name__}: {e}")
+                return
+            self._refresh_amend(trials)
+
+    def _refresh_amend(self, trials: list[Trial]) -> None:
+        """The picked trial's details and which amend buttons apply (lock held)."""
+        index = self.trial_field.value
+        t = trials[index] if 0 <= index < len(trials) else None
+        text = _trial_html(t, index, len(trials))
+        if self.trial_info.value != text:
+            self.trial_info.value = text
+        done = t is not None and t.is_completed and not self._busy
+        self.exclude_button.disabled = not done or bool(t and t.excluded)
+        self.include_button.disabled = not done or not (t and t.excluded)
+        self.correct_button.disabled = not done
+
+    def _amend_target(self, verb: str) -> tuple[int, int, str | None]:
+        """The picked trial's index, its number of changes so far and the reason typed;
+        ValueError when it is unknown or not completed."""
+        index = self.trial_field.value
+        trial = self.experiment.trial(index)  # an unknown index: a clear TrialError
+        if not trial.is_completed:
+            hint = ("enter its result and click Complete first" if trial.is_running
+                    else "it has no result")
+            raise ValueError(
+                f"Cannot {verb} trial {index}: it is {trial.status}, and only a completed "
+                f"trial can be excluded, included or corrected ({hint}). Nothing was changed."
+            )
+        return index, len(trial.history), self.reason_field.value.strip() or None
+
+    def _exclude(self) -> None:
+        index, changes, reason = self._amend_target("exclude")
+        trial = self.experiment.exclude(index, reason=reason)
+        if len(trial.history) == changes:
+            self._say(f"Trial {index} is already excluded; nothing changed.")
+            return
+        self.reason_field.value = ""
+        why = f" ({reason})" if reason else ""
+        self._say(
+            f"Trial {index} excluded{why}: its result is left out of the model, best() and the "
+            f"fits, and drawn hollow in plots. Include brings it back."
+        )
+
+    def _include(self) -> None:
+        index, changes, reason = self._amend_target("include")
+        trial = self.experiment.include(index, reason=reason)
+        if len(trial.history) == changes:
+            self._say(f"Trial {index} is not excluded; nothing changed.")
+            return
+        self.reason_field.value = ""
+        self._say(f"Trial {index} included again: the model and best() use its result.")
+
+    def _correct(self) -> None:
+        index, changes, reason = self._amend_target("correct")
+        exp = self.experiment
+        typed = self._read_result(required=True, verb="Correct")
+        assert typed is not None
+        before = exp.trial(index)
+        result: dict[str, Any] = dict(typed)
+        counts = before.counts or {}
+        for m, value in (before.result or {}).items():  # empty fields keep their value
+            if m not in result:
+                result[m] = Rate(*counts[m]) if m in counts else value
+        trial = exp.correct(index, result, reason=reason)
+        if len(trial.history) == changes:
+            self._say(f"Trial {index} already has this result; nothing changed.")
+            return
+        for f in self.result_fields.values():
+            f.clear()
+        self.reason_field.value = ""
+        old = trial.history[-1].result or {}
+        now = ", ".join(f"{m} = {mean:.6g}" for m, (mean, _) in (trial.result or {}).items())
+        was = ", ".join(f"{m} = {mean:.6g}" for m, (mean, _) in old.items())
+        self._say(
+            f"Trial {index} corrected: {now} (was {was}); the earlier result is kept in its "
+            f"history."
+        )
 
     # ------------------------------------------------------------------ bandit rounds
     def _build_round_section(self) -> None:
