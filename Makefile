@@ -2,14 +2,17 @@
 #
 #   make demo         run notebooks/quickstart.ipynb headless and print the best point
 #   make test         ruff, then pytest on tests/ and the notebooks (nbval)
+#   make test-lowest  core tests in .venv-lowest, on the lowest versions allowed (ci/lowest.txt)
 #   make lab          JupyterLab on notebooks/
 #   make lint         ruff check + ruff format --check
 #   make bench        benchmarks against Ax and Optuna (make bench-quick: a short run)
-#   make clean        remove the venv, caches and the demo's experiment file
+#   make clean        remove the venvs, caches and the demo's experiment file
 #
 # The venv is built once and reused: each install step leaves a stamp file in .venv that
 # depends on pyproject.toml, so editing the dependencies re-installs and nothing else does.
 # torch is installed first, pinned to the CPU build (a bare "torch" would pull CUDA wheels).
+# .venv-lowest (make test-lowest) is built the same way, with every runtime dependency held to
+# the floor that pyproject.toml declares by the constraints in ci/lowest.txt.
 
 PYTHON ?= python3
 VENV   := .venv
@@ -17,16 +20,23 @@ PY     := $(VENV)/bin/python
 PIP    := $(VENV)/bin/pip
 TORCH  := torch==2.13.0
 PIP_INSTALL := $(PIP) install --quiet --progress-bar off
+LOWEST      := .venv-lowest
+LOWEST_PIP  := $(LOWEST)/bin/pip install --quiet --progress-bar off
+# The tests run on the lowest versions: the engine and the layers on top of it, without the
+# browser and slow tests. A suggestion that falls back to random points for lack of a BoTorch
+# feature warns "axnb: ..." (RuntimeWarning); -W makes that an error instead of a silent pass.
+LOWEST_TESTS := tests/test_engine.py tests/test_experiment.py tests/test_space.py \
+	tests/test_constraints.py tests/test_loop.py tests/test_persistence.py
 
 # Extra pytest arguments, e.g. `make test PYTEST_ARGS="-m 'not slow' -x"`.
 PYTEST_ARGS ?=
 NOTEBOOK    ?= notebooks/quickstart.ipynb
 
 .DEFAULT_GOAL := help
-.PHONY: help demo test test-fast lab lint format bench bench-quick clean venv
+.PHONY: help demo test test-fast test-lowest lab lint format bench bench-quick clean venv
 
 help:
-	@sed -n '3,9p' Makefile | sed 's/^# *//'
+	@sed -n '3,10p' Makefile | sed 's/^# *//'
 
 # ---------------------------------------------------------------- virtual environment
 $(VENV)/.stamp-torch:
@@ -49,6 +59,15 @@ $(VENV)/.stamp-bench: pyproject.toml $(VENV)/.stamp-test
 
 venv: $(VENV)/.stamp-test
 
+$(LOWEST)/.stamp-torch:
+	$(PYTHON) -m venv $(LOWEST)
+	$(LOWEST_PIP) $(TORCH)
+	touch $@
+
+$(LOWEST)/.stamp-test: pyproject.toml ci/lowest.txt $(LOWEST)/.stamp-torch
+	$(LOWEST_PIP) -e ".[test]" -c ci/lowest.txt $(TORCH)
+	touch $@
+
 # ---------------------------------------------------------------- everyday targets
 demo: $(VENV)/.stamp-demo
 	$(PY) scripts/run_notebook.py $(NOTEBOOK)
@@ -60,6 +79,11 @@ test: $(VENV)/.stamp-test
 
 test-fast: PYTEST_ARGS += -m "not slow and not browser"
 test-fast: test
+
+test-lowest: $(LOWEST)/.stamp-test
+	$(LOWEST)/bin/python ci/check_lowest.py
+	$(LOWEST)/bin/python -m pytest -p no:cacheprovider -m "not slow and not browser" \
+		-W "error:axnb:RuntimeWarning" $(LOWEST_TESTS) $(PYTEST_ARGS)
 
 lab: $(VENV)/.stamp-test
 	cd notebooks && ../$(VENV)/bin/jupyter lab
@@ -79,6 +103,6 @@ bench-quick: $(VENV)/.stamp-bench
 	$(PY) -m bench.run --quick
 
 clean:
-	rm -rf $(VENV) build dist *.egg-info .pytest_cache .ruff_cache .hypothesis dask-worker-space
+	rm -rf $(VENV) $(LOWEST) build dist *.egg-info .pytest_cache .ruff_cache .hypothesis dask-worker-space
 	rm -f notebooks/quickstart.axnb.json notebooks/quickstart.axnb.json.lock
 	find . -name __pycache__ -type d -prune -exec rm -rf {} +
