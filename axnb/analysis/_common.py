@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from axnb.space import Choice, Fixed, Int, Parameter, Range, Value
+from axnb.space import Choice, Fixed, Int, Parameter, Range, SearchSpace, Value, is_finite_number
 from axnb.trial import CORRECTED, EXCLUDED
 
 if TYPE_CHECKING:
@@ -103,6 +103,18 @@ def is_excluded(t: Trial) -> bool:
     return t.is_completed and t.excluded and not t.outside
 
 
+def outside_with_metric(trials: Sequence[Trial], metric: str) -> list[Trial]:
+    """Completed trials outside the search space since ``exp.change_parameters``
+    (``Trial.outside``, excluded or not) that report ``metric``, by index: drawn greyed, used
+    by no fit, best point nor best-so-far line."""
+    return [t for t in trials if is_outside(t) and t.result and metric in t.result]
+
+
+def is_outside(t: Trial) -> bool:
+    """Completed and outside the search space since ``exp.change_parameters``."""
+    return t.is_completed and t.outside
+
+
 #: Longest reason shown in a hover (characters).
 REASON_LIMIT = 120
 
@@ -139,6 +151,152 @@ def amendments(t: Trial) -> list[str]:
         lines.append(f"corrected (was {was}{times})"
                      + (f": {_reason(last.reason)}" if last.reason else ""))
     return lines
+
+
+# --------------------------------------------------------------------- outside the space
+#: Name of the trace of the trials outside the search space (``Trial.outside``).
+OUTSIDE_NAME = "outside the space"
+#: First hover line of a trial outside the search space.
+OUTSIDE_TEXT = "outside the search space since a change of parameters"
+#: How far beyond its bounds a numeric parameter axis reaches to show trials outside the
+#: space, as a fraction of the bounds' span in the axis's scale (log10 on a log axis); a
+#: value farther out is drawn at that edge and its hover says so.
+BEYOND = 0.15
+
+
+def why_outside(space: SearchSpace, params: Mapping[str, Any]) -> str | None:
+    """Why ``params`` are not in ``space``: the first value out of its parameter's bounds or
+    values, a missing value, or the constraint they violate (None when they fit)."""
+    for p in space.parameters:
+        if p.name not in params:
+            if not isinstance(p, Fixed):
+                return f"no value for '{p.name}'"
+            continue
+        try:
+            p.validate(params[p.name])
+        except ValueError as e:
+            return str(e).removeprefix("Parameter ").rstrip(".")
+    values = {n: params[n] for n in space.names if n in params}
+    for c in space.constraints:
+        try:
+            c.check(values)
+        except (ValueError, KeyError) as e:
+            return str(e).rstrip(".")
+    for pred in space.predicates:
+        try:
+            if pred.func is not None and not pred.satisfied(values):
+                return f"violates constraint {pred.label}"
+        except ValueError as e:
+            return str(e).rstrip(".")
+    return None
+
+
+def outside_notes(exp: Experiment, t: Trial) -> list[str]:
+    """Hover lines of a trial outside the search space: that it is, why (HTML-escaped,
+    shortened), then ``amendments``."""
+    why = why_outside(exp.space, t.parameters)
+    return [OUTSIDE_TEXT + (f": {_reason(why)}" if why else "") + " (not used by the model)",
+            *amendments(t)]
+
+
+def place(p: Parameter, value: Any) -> tuple[Any, str | None] | None:
+    """Plot coordinate of a value of ``p`` that may lie outside it (a trial outside the
+    space), and a hover line when it is not drawn at its value; None when it has no place on
+    ``p``'s axis (not a number on a numeric axis, not positive on a log axis).
+
+    A choice value ``p`` no longer has becomes a category after ``p``'s values. A number
+    beyond ``p``'s bounds is drawn at its value when within ``BEYOND`` of the span, at that
+    edge when farther out."""
+    if isinstance(p, Choice):
+        return label(value), None
+    if not isinstance(p, (Range, Int)) or not is_finite_number(value):
+        return None
+    value = float(value)
+    if p.log and value <= 0:
+        return None
+    to, back = (math.log10, lambda u: 10.0**u) if p.log else (float, float)
+    lo, hi = to(p.low), to(p.high)
+    reach = BEYOND * ((hi - lo) or 1.0)
+    s = to(value)
+    if lo - reach <= s <= hi + reach:
+        return (int(value) if isinstance(p, Int) and value.is_integer() else value), None
+    edge = lo - reach if s < lo else hi + reach
+    return back(edge), f"{p.name} = {fmt(value)} is off this axis: drawn at its edge"
+
+
+def placed_points(
+    exp: Experiment, trials: Sequence[Trial], metric: str, axes: Sequence[Parameter],
+) -> Points:
+    """The trials outside the search space that report ``metric``, placed on the parameter
+    ``axes`` (one: ``x`` = the value, ``y`` = the metric; two: ``x``, ``y`` = the values);
+    trials with a value that has no place (``place``) are left out."""
+    xs: list[Any] = []
+    ys: list[Any] = []
+    index, hover = [], []
+    for t in outside_with_metric(trials, metric):
+        spots = [place(p, t.parameters[p.name]) if p.name in t.parameters else None
+                 for p in axes]
+        if any(s is None for s in spots):
+            continue
+        mean = t.result[metric][0]  # type: ignore[index]
+        coords = [s[0] for s in spots if s is not None]
+        moved = [s[1] for s in spots if s is not None and s[1]]
+        xs.append(coords[0])
+        ys.append(coords[1] if len(coords) > 1 else mean)
+        index.append(t.index)
+        hover.append(hover_text(t.index, t.parameters, {metric: mean},
+                                [*outside_notes(exp, t), *moved]))
+    return Points(xs, ys, np.array(index, dtype=int), hover)
+
+
+def axis_range(axis: Axis, coords: Sequence[Any]) -> list[float] | None:
+    """Range of a numeric parameter axis (plotly's units: log10 on a log axis) that shows
+    ``coords`` drawn beyond its bounds (``place``), padded; None when every coordinate is
+    within the bounds (plotly's autorange then) and on a category axis."""
+    if axis.is_category or not axis.values:
+        return None
+    to = math.log10 if axis.scale == "log" else float
+    lo, hi = to(float(axis.values[0])), to(float(axis.values[-1]))  # type: ignore[arg-type]
+    span = (hi - lo) or 1.0
+    xs = [to(float(c)) for c in coords
+          if isinstance(c, (int, float)) and (axis.scale != "log" or c > 0)]
+    tol = 1e-9 * span
+    if not any(x < lo - tol or x > hi + tol for x in xs):
+        return None
+    pad = 0.04 * span
+    return [min([lo, *xs]) - pad, max([hi, *xs]) + pad]
+
+
+def categories(axis: Axis, coords: Sequence[Any]) -> list[Any]:
+    """The coordinates of a parameter axis, then on a category axis the values of trials
+    outside the space that the parameter no longer has (``coords``), in order."""
+    extra = [c for c in coords if axis.is_category and c not in axis.coords]
+    return list(axis.coords) + list(dict.fromkeys(extra))
+
+
+def beyond_shapes(
+    axis: Axis, rng: list[float] | None, coords: Sequence[Any], ref: str
+) -> list[dict[str, Any]]:
+    """Grey bands (layout shapes) over the parts of a parameter axis beyond its bounds where
+    ``coords`` are drawn (``rng`` from ``axis_range``; none when None). ``ref``: the plot axis
+    (``"x"``, ``"x2"``: vertical bands; ``"y"``, ``"y2"``: horizontal ones)."""
+    if rng is None:
+        return []
+    along, cross = ref[0], "y" if ref[0] == "x" else "x"
+    back = (lambda u: 10.0**u) if axis.scale == "log" else float
+    lo, hi = float(axis.values[0]), float(axis.values[-1])  # type: ignore[arg-type]
+    xs = [float(c) for c in coords if isinstance(c, (int, float))]
+    bands = []
+    for a, b, used in ((back(rng[0]), lo, any(x < lo for x in xs)),
+                       (hi, back(rng[1]), any(x > hi for x in xs))):
+        if used:
+            bands.append({
+                "type": "rect", f"{along}ref": ref, f"{cross}ref": f"{cross}{ref[1:]} domain",
+                f"{along}0": a, f"{along}1": b, f"{cross}0": 0, f"{cross}1": 1,
+                "fillcolor": "rgba(140,140,140,0.12)", "line": {"width": 0}, "layer": "below",
+                "name": OUTSIDE_NAME,
+            })
+    return bands
 
 
 # --------------------------------------------------------------------- observed points
@@ -216,6 +374,8 @@ def fitted_model(
             excluded = len(excluded_with_metric(trials, m))
             detail = f"; {failed} failed" if failed else ""
             detail += f"; {excluded} excluded" if excluded else ""
+            outside = len(outside_with_metric(trials, m))
+            detail += f"; {outside} outside the search space" if outside else ""
             return None, (
                 f"No model yet: {n} completed trial(s) report '{m}'{detail}; the model needs "
                 f"at least {MIN_MODEL_POINTS}."
@@ -268,8 +428,8 @@ def default_slice(
     """
     base: dict[str, Value] | None = None
     best = best_point(exp, trials)
-    if best is not None:
-        base = dict(best)
+    if best is not None:  # without the values of parameters no longer in the space
+        base = {k: v for k, v in best.items() if k in exp.space}
     if base is None:
         base = {}
         for p in exp.space.parameters:
@@ -468,6 +628,24 @@ def excluded_trace(points: Points, legend: bool = True) -> go.Scatter:
         x=list(points.x), y=list(points.y), mode="markers", name="excluded",
         legendgroup="excluded", showlegend=legend and points.n > 0,
         marker=dict(EXCLUDED_MARKER), hovertext=list(points.hover), hoverinfo="text",
+    )
+
+
+#: Marker of trials outside the search space (grey hollow diamonds): the same everywhere.
+OUTSIDE_MARKER: dict[str, Any] = {
+    "symbol": "diamond-open", "color": GREY, "size": 10, "line": {"width": 2, "color": GREY},
+}
+
+
+def outside_trace(points: Points, legend: bool = True) -> go.Scatter:
+    """The greyed markers of trials outside the search space, one trace named
+    ``OUTSIDE_NAME`` (drawn even when empty, like ``excluded_trace``)."""
+    import plotly.graph_objects as go
+
+    return go.Scatter(
+        x=list(points.x), y=list(points.y), mode="markers", name=OUTSIDE_NAME,
+        legendgroup="outside", showlegend=legend and points.n > 0,
+        marker=dict(OUTSIDE_MARKER), hovertext=list(points.hover), hoverinfo="text",
     )
 
 

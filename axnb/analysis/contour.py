@@ -5,7 +5,9 @@ for integers with at most ``grid`` values and for choices); the other parameters
 slice, by default the best point's values. Log parameters get log axes, choices category axes
 (in their declared order), integers numeric axes. Trials left out with ``exp.exclude`` are
 hollow markers (not in the model nor the best point); a corrected trial's hover shows its
-earlier result.
+earlier result. Trials outside the search space since ``exp.change_parameters`` are grey
+hollow diamonds when both their values can be placed on the axes (a value beyond the new
+bounds is drawn beyond them, over a grey band: ``axnb.analysis._common.place``).
 
     >>> rec = compute_contour(exp, "x1", "x2")                # doctest: +SKIP
     >>> rec.mean.shape == (len(rec.y.values), len(rec.x.values))   # doctest: +SKIP
@@ -25,6 +27,8 @@ trace type        data                                             subplot
 5     Scatter     the same                                         right
 6     Scatter     excluded trials ``excluded.x, excluded.y``       left
 7     Scatter     the same                                         right
+8     Scatter     trials outside the space ``outside_space.x, .y``  left
+9     Scatter     the same                                         right
 ====  ==========  ===============================================  ==========
 
 The missing-model reason is a layout annotation (``layout.annotations`` named ``"note"``).
@@ -44,8 +48,11 @@ from axnb.analysis._common import (
     add_note,
     axis_for,
     axis_layout,
+    axis_range,
     base_layout,
     best_point,
+    beyond_shapes,
+    categories,
     coord,
     default_slice,
     describe,
@@ -56,6 +63,8 @@ from axnb.analysis._common import (
     hover_text,
     observed,
     outside_constraints,
+    outside_trace,
+    placed_points,
     predict,
     resolve_metric,
     tunable_parameter,
@@ -81,7 +90,9 @@ class ContourRecord:
     parameters are held at. ``outside`` (same shape as ``mean``; None without parameter
     constraints) marks the cells that violate a linear parameter constraint: their ``mean``
     and ``sd`` are NaN, drawn blank. ``excluded``: the trials left out with ``exp.exclude``
-    (their ``x``, ``y`` coordinates), which neither the model nor ``best`` use.
+    (their ``x``, ``y`` coordinates), which neither the model nor ``best`` use;
+    ``outside_space``: the trials outside the search space (``x``, ``y`` coordinates, maybe
+    beyond the bounds), neither.
     """
 
     metric: str
@@ -100,6 +111,7 @@ class ContourRecord:
     note: str | None
     outside: np.ndarray | None = None
     excluded: Points = field(default_factory=Points.empty)
+    outside_space: Points = field(default_factory=Points.empty)
 
 
 def compute_contour(
@@ -172,6 +184,7 @@ def compute_contour(
             [hover_text(int(i), p, {metric: v}, n)
              for i, p, v, n in zip(out.trial_index, out.parameters, out.mean, out.notes)],
         ),
+        outside_space=placed_points(exp, trials, metric, [px_param, py_param]),
     )
 
 
@@ -222,6 +235,8 @@ def draw_contour(rec: ContourRecord) -> go.Figure:
         )
     for col in (1, 2):
         fig.add_trace(excluded_trace(rec.excluded, legend=col == 1), row=1, col=col)
+    for col in (1, 2):
+        fig.add_trace(outside_trace(rec.outside_space, legend=col == 1), row=1, col=col)
     held = describe(rec.slice)
     title = f"{rec.metric}{better} over {rec.x.name} and {rec.y.name}"
     sub = [f"other parameters at {held}"] if held else []
@@ -231,12 +246,18 @@ def draw_contour(rec: ContourRecord) -> go.Figure:
         title += f"<br><sup>{'; '.join(sub)}</sup>"
     fig.update_layout(**base_layout(title, height=480))
     fig.update_layout(legend={"y": 1.12, "bgcolor": "rgba(0,0,0,0)"}, margin={"t": 95})
-    for suffix in ("", "2"):
-        fig.update_layout({
-            f"xaxis{suffix}": axis_layout(rec.x.scale, rec.x.name, rec.x.coords),
-            f"yaxis{suffix}": axis_layout(rec.y.scale, rec.y.name, rec.y.coords),
-        })
+    shapes = []
+    for axis, coords, ref in ((rec.x, rec.outside_space.x, "x"),
+                              (rec.y, rec.outside_space.y, "y")):
+        rng = axis_range(axis, coords)
+        layout = axis_layout(axis.scale, axis.name, categories(axis, coords))
+        layout.update({"range": rng} if rng else {"autorange": True})
+        for suffix in ("", "2"):
+            fig.update_layout({f"{ref}axis{suffix}": layout})
+            shapes += beyond_shapes(axis, rng, coords, ref + suffix)
+    fig.update_layout(shapes=shapes)
     if rec.note:
         add_note(fig, rec.note)
     fig.layout.meta = {"analysis": "contour"}
     return fig
+

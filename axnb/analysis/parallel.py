@@ -3,7 +3,8 @@
 One axis per tunable parameter (choices are categorical axes with their values as ticks, log
 parameters are drawn on a log10 axis labelled with real values), then one per metric; lines
 are colored by the first objective. Observed data only. Trials left out with ``exp.exclude``
-are not drawn (a line has no hollow form); the title says how many.
+are not drawn (a line has no hollow form), nor are trials outside the search space since
+``exp.change_parameters`` (their values may lie off the axes); the title says how many.
 
     >>> rec = compute_parallel(exp)        # doctest: +SKIP
     >>> [d.label for d in rec.dimensions]  # doctest: +SKIP
@@ -27,6 +28,7 @@ from axnb.analysis._common import (
     direction,
     excluded_with_metric,
     label,
+    outside_with_metric,
     with_metric,
 )
 from axnb.space import Choice, Parameter
@@ -54,7 +56,8 @@ class Dimension:
 class ParallelRecord:
     """Numbers of a parallel-coordinates plot: ``dimensions`` (parameters then metrics), the
     line color values ``color`` (metric ``color_metric``), and each line's trial.
-    ``n_excluded``: completed trials reporting the metric left out (``exp.exclude``), not drawn.
+    ``n_excluded``: completed trials reporting the metric left out (``exp.exclude``), not drawn;
+    ``n_outside``: those outside the search space (``Trial.outside``), not drawn either.
     """
 
     dimensions: list[Dimension]
@@ -64,6 +67,7 @@ class ParallelRecord:
     trial_index: np.ndarray
     note: str | None
     n_excluded: int = 0
+    n_outside: int = 0
 
 
 def _param_dimension(p: Parameter, values: list) -> Dimension:
@@ -104,15 +108,19 @@ def compute_parallel(
         dims.append(Dimension(m, vals, None, None, rng))
     note = None
     n_excluded = len(excluded_with_metric(trials, metric))
-    if not done and n_excluded:
-        note = f"Every completed trial reporting '{metric}' is excluded."
+    n_outside = len(outside_with_metric(trials, metric))
+    if not done and (n_excluded or n_outside):
+        why = " or ".join(w for w, n in (("excluded", n_excluded),
+                                         ("outside the search space", n_outside)) if n)
+        note = f"Every completed trial reporting '{metric}' is {why}."
     elif not done:
         failed = sum(t.status == "failed" for t in trials)
         note = f"No completed trial reports '{metric}' yet" + (
             f"; {failed} failed." if failed else ".")
     color = np.array([t.result[metric][0] for t in done], dtype=float)  # type: ignore[index]
     return ParallelRecord(dims, color, metric, direction(exp, metric),
-                          np.array([t.index for t in done], dtype=int), note, n_excluded)
+                          np.array([t.index for t in done], dtype=int), note, n_excluded,
+                          n_outside)
 
 
 def draw_parallel(rec: ParallelRecord) -> go.Figure:
@@ -137,9 +145,12 @@ def draw_parallel(rec: ParallelRecord) -> go.Figure:
     better = {True: " (lower is better)", False: " (higher is better)"}.get(rec.minimize, "")
     title = (f"Parallel coordinates of {len(rec.trial_index)} completed trials, colored by "
              f"{rec.color_metric}{better}")
-    if rec.n_excluded:
-        title += (f"<br><sup>{rec.n_excluded} excluded "
-                  f"trial{'' if rec.n_excluded == 1 else 's'} not shown</sup>")
+    hidden = [f"{n} {what}{'' if n == 1 else 's'}{where}" for n, what, where in (
+        (rec.n_excluded, "excluded trial", ""),
+        (rec.n_outside, "trial", " outside the search space"),
+    ) if n]
+    if hidden:
+        title += f"<br><sup>{' and '.join(hidden)} not shown</sup>"
     fig.update_layout(**base_layout(title))
     fig.update_layout(margin={"l": 70, "r": 40, "t": 120, "b": 40})
     add_note(fig, rec.note)

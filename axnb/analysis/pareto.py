@@ -5,7 +5,8 @@ observed Pareto front — feasible trials that no other feasible trial beats in 
 at once, the same rule as ``exp.pareto()`` — is highlighted and joined; other feasible points
 are faded; trials violating an outcome constraint are grey crosses. Outcome-constraint bounds
 on the plotted metrics (the hypervolume reference thresholds) are dashed lines. Trials left out
-with ``exp.exclude`` are hollow markers, on no front.
+with ``exp.exclude`` are hollow markers, on no front; trials outside the search space since
+``exp.change_parameters`` are grey hollow diamonds, on no front either.
 
     >>> rec = compute_pareto(exp)                         # doctest: +SKIP
     >>> rec.trial_index[rec.front]                        # trials on the front   # doctest: +SKIP
@@ -20,6 +21,7 @@ trace type     data
 2     Scatter  front points in ``front_order`` (sorted by x), joined by a line
 3     Scatter  thresholds: dashed segments separated by None (may be empty)
 4     Scatter  excluded trials ``excluded.x, excluded.y`` (hollow; may be empty)
+5     Scatter  trials outside the space ``outside_space.x, .y`` (grey; may be empty)
 ====  =======  ===================================================================
 """
 
@@ -42,6 +44,9 @@ from axnb.analysis._common import (
     feasible,
     hover_text,
     is_excluded,
+    is_outside,
+    outside_notes,
+    outside_trace,
 )
 
 if TYPE_CHECKING:
@@ -59,7 +64,8 @@ class ParetoRecord:
     ``feasible`` and ``front`` are boolean masks over them (the front is computed over all
     objectives); ``front_order`` lists front positions sorted by ``x``. ``x_thresholds`` /
     ``y_thresholds`` are outcome-constraint bounds on the plotted metrics. ``excluded``: the
-    trials left out with ``exp.exclude`` (x and y metric values), on no front.
+    trials left out with ``exp.exclude`` (x and y metric values), on no front;
+    ``outside_space`` the trials outside the search space (likewise).
     """
 
     x_metric: str
@@ -77,6 +83,7 @@ class ParetoRecord:
     y_thresholds: list[float]
     note: str | None
     excluded: Points = field(default_factory=Points.empty)
+    outside_space: Points = field(default_factory=Points.empty)
 
 
 def non_dominated(Y: np.ndarray) -> np.ndarray:
@@ -127,6 +134,7 @@ def compute_pareto(
         raise ValueError(f"x_metric and y_metric are both '{xm}': pick two objectives of {names}.")
     done = [t for t in trials if t.is_data and t.result and all(m in t.result for m in objs)]
     out = [t for t in trials if is_excluded(t) and t.result and all(m in t.result for m in objs)]
+    off = [t for t in trials if is_outside(t) and t.result and all(m in t.result for m in objs)]
     x = np.array([t.result[xm][0] for t in done], dtype=float)  # type: ignore[index]
     y = np.array([t.result[ym][0] for t in done], dtype=float)  # type: ignore[index]
     ok = np.array([feasible(exp, t.result) for t in done], dtype=bool)
@@ -157,12 +165,17 @@ def compute_pareto(
             [t.result[xm][0] for t in out], [t.result[ym][0] for t in out],  # type: ignore[index]
             np.array([t.index for t in out], dtype=int), [_hover(t) for t in out],
         ),
+        outside_space=Points(
+            [t.result[xm][0] for t in off], [t.result[ym][0] for t in off],  # type: ignore[index]
+            np.array([t.index for t in off], dtype=int),
+            [_hover(t, outside_notes(exp, t)) for t in off],
+        ),
     )
 
 
-def _hover(t: Trial) -> str:
+def _hover(t: Trial, notes: list[str] | None = None) -> str:
     values = {m: v[0] for m, v in (t.result or {}).items()}
-    return hover_text(t.index, t.parameters, values, amendments(t))
+    return hover_text(t.index, t.parameters, values, amendments(t) if notes is None else notes)
 
 
 def draw_pareto(rec: ParetoRecord) -> go.Figure:
@@ -199,13 +212,16 @@ def draw_pareto(rec: ParetoRecord) -> go.Figure:
         hoverinfo="skip",
     ))
     fig.add_trace(excluded_trace(rec.excluded))
+    fig.add_trace(outside_trace(rec.outside_space))
 
     def arrow(minimize: bool) -> str:
         return "lower is better" if minimize else "higher is better"
 
     title = (f"Pareto front: {rec.x_metric} vs {rec.y_metric}<br><sup>"
              f"{int(rec.front.sum())} trials on the front of {len(rec.x)}"
-             + (f", {rec.excluded.n} excluded" if rec.excluded.n else "") + "</sup>")
+             + (f", {rec.excluded.n} excluded" if rec.excluded.n else "")
+             + (f", {rec.outside_space.n} outside the space" if rec.outside_space.n else "")
+             + "</sup>")
     fig.update_layout(**base_layout(title))
     fig.update_layout(margin={"t": 90})
     fig.update_xaxes(title_text=f"{rec.x_metric} ({arrow(rec.x_minimize)})")
@@ -216,8 +232,8 @@ def draw_pareto(rec: ParetoRecord) -> go.Figure:
 
 
 def _threshold_segments(rec: ParetoRecord) -> tuple[list, list]:
-    xs = list(rec.x) + list(rec.excluded.x) + list(rec.x_thresholds)
-    ys = list(rec.y) + list(rec.excluded.y) + list(rec.y_thresholds)
+    xs = list(rec.x) + list(rec.excluded.x) + list(rec.outside_space.x) + list(rec.x_thresholds)
+    ys = list(rec.y) + list(rec.excluded.y) + list(rec.outside_space.y) + list(rec.y_thresholds)
     if not xs or not ys:
         return [], []
     xlo, xhi = min(xs), max(xs)

@@ -4,7 +4,8 @@ Observed data only (no model), so it works from the first trial and during a run
 constraints the best so far counts feasible trials only, and infeasible ones are drawn hollow.
 Failed trials are ``x`` markers along the bottom; hovering shows the reason. Trials left out
 with ``exp.exclude`` are hollow markers of their own (hover: excluded and why), not counted in
-the best so far; a corrected trial's hover shows its earlier result.
+the best so far; a corrected trial's hover shows its earlier result. Trials outside the search
+space since ``exp.change_parameters`` are grey hollow diamonds (hover: why), not counted either.
 
     >>> rec = compute_progress(exp)        # doctest: +SKIP
     >>> rec.best_values[-1]                # best value seen so far   # doctest: +SKIP
@@ -19,6 +20,7 @@ trace type     data
 2     Scatter  best so far, a step line ``best_index, best_values``
 3     Scatter  failed trials at ``y = failed_y``, hover = reason
 4     Scatter  excluded trials ``excluded.x, excluded.y`` (hollow; may be empty)
+5     Scatter  trials outside the space ``outside_space.x, .y`` (grey; may be empty)
 ====  =======  ==============================================================
 """
 
@@ -43,6 +45,9 @@ from axnb.analysis._common import (
     feasible,
     fmt,
     hover_text,
+    outside_notes,
+    outside_trace,
+    outside_with_metric,
     resolve_metric,
     with_metric,
 )
@@ -62,7 +67,9 @@ class ProgressRecord:
     metric, by trial index. ``best_index``/``best_values`` is the best-so-far curve (empty
     when the metric is not an objective or nothing feasible was seen). ``failed_index`` and
     ``failed_reason`` list failed trials, drawn at height ``failed_y``. ``excluded`` are the
-    completed trials left out with ``exp.exclude`` (trial index, value): in no best so far.
+    completed trials left out with ``exp.exclude`` (trial index, value): in no best so far;
+    ``outside_space`` those outside the search space since ``exp.change_parameters`` (trial
+    index, value; excluded or not), in no best so far either.
     """
 
     metric: str
@@ -80,6 +87,7 @@ class ProgressRecord:
     n_running: int
     note: str | None
     excluded: Points = field(default_factory=Points.empty)
+    outside_space: Points = field(default_factory=Points.empty)
 
 
 def compute_progress(
@@ -106,16 +114,20 @@ def compute_progress(
 
     out = excluded_with_metric(trials, metric)
     out_values = [t.result[metric][0] for t in out]  # type: ignore[index]
+    off = outside_with_metric(trials, metric)
+    off_values = [t.result[metric][0] for t in off]  # type: ignore[index]
     failed = [t for t in trials if t.status == "failed"]
-    shown = np.concatenate([values, np.asarray(out_values, dtype=float)])
+    shown = np.concatenate([values, np.asarray(out_values + off_values, dtype=float)])
     if len(shown):
         lo, hi = float(shown.min()), float(shown.max())
         failed_y = lo - 0.06 * ((hi - lo) or max(abs(lo), 1.0))
     else:
         failed_y = 0.0
     note = None
-    if not done and out:
-        note = f"Every completed trial reporting '{metric}' is excluded: no best so far."
+    if not done and (out or off):
+        why = " or ".join(w for w, ts in (("excluded", out),
+                                          ("outside the search space", off)) if ts)
+        note = f"Every completed trial reporting '{metric}' is {why}: no best so far."
     elif not done:
         note = (f"No completed trial reports '{metric}' yet"
                 + (f"; {len(failed)} failed." if failed else "."))
@@ -138,12 +150,16 @@ def compute_progress(
         note=note,
         excluded=Points([t.index for t in out], out_values,
                         np.array([t.index for t in out], dtype=int), [_hover(t) for t in out]),
+        outside_space=Points(
+            [t.index for t in off], off_values, np.array([t.index for t in off], dtype=int),
+            [_hover(t, outside_notes(exp, t)) for t in off],
+        ),
     )
 
 
-def _hover(t: Trial) -> str:
+def _hover(t: Trial, notes: list[str] | None = None) -> str:
     values = {m: v[0] for m, v in (t.result or {}).items()} | {"source": t.source}
-    return hover_text(t.index, t.parameters, values, amendments(t))
+    return hover_text(t.index, t.parameters, values, amendments(t) if notes is None else notes)
 
 
 def _short(reason: str | None, limit: int = 300) -> str:
@@ -185,10 +201,13 @@ def draw_progress(rec: ProgressRecord) -> go.Figure:
         hoverinfo="text",
     ))
     fig.add_trace(excluded_trace(rec.excluded))
+    fig.add_trace(outside_trace(rec.outside_space))
     better = {True: " (lower is better)", False: " (higher is better)"}.get(rec.minimize, "")
     parts = [f"{len(rec.index)} completed"]
     if rec.excluded.n:
         parts.append(f"{rec.excluded.n} excluded")
+    if rec.outside_space.n:
+        parts.append(f"{rec.outside_space.n} outside the space")
     if len(rec.failed_index):
         parts.append(f"{len(rec.failed_index)} failed")
     if rec.n_running:

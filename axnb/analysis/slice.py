@@ -5,7 +5,9 @@ values, or ``slice_values``), the observed points (all of them, whatever their o
 and — to show *why* the next point is chosen — the engine's acquisition function on the same
 grid, on a second y axis, with its argmax marked. Nothing is suggested or saved. Trials left
 out with ``exp.exclude`` are hollow markers (not in the model); a corrected trial's hover
-shows its earlier result.
+shows its earlier result. Trials outside the search space since ``exp.change_parameters`` are
+grey hollow diamonds (not in the model): a value beyond the new bounds is drawn beyond them,
+over a grey band (the axis then reaches past the bounds; ``axnb.analysis._common.place``).
 
     >>> rec = compute_slice(exp, "lr")                 # doctest: +SKIP
     >>> rec.axis.values[int(np.nanargmax(rec.acquisition))] == rec.next_value   # doctest: +SKIP
@@ -22,6 +24,7 @@ trace type     data                                                        y axi
 4     Scatter  acquisition values                                          y2
 5     Scatter  next suggestion on this slice (0 or 1 point)                y2
 6     Scatter  excluded trials ``excluded.x, excluded.y`` (hollow)         y
+7     Scatter  trials outside the space ``outside_space.x, .y`` (grey)      y
 ====  =======  ==========================================================  ======
 """
 
@@ -43,7 +46,10 @@ from axnb.analysis._common import (
     add_note,
     axis_for,
     axis_layout,
+    axis_range,
     base_layout,
+    beyond_shapes,
+    categories,
     coord,
     default_slice,
     describe,
@@ -55,6 +61,8 @@ from axnb.analysis._common import (
     hover_text,
     observed,
     outside_constraints,
+    outside_trace,
+    placed_points,
     predict,
     resolve_metric,
     tunable_parameter,
@@ -78,7 +86,8 @@ class SliceRecord:
     ``next_value`` is the parameter value at its argmax. All three are NaN where the slice
     violates a linear parameter constraint. ``px``/``values``/``sem`` are the observed points'
     coordinates, means and sems (NaN when unknown). ``excluded``: the trials left out with
-    ``exp.exclude`` (coordinate, mean), which the model does not see.
+    ``exp.exclude`` (coordinate, mean), which the model does not see; ``outside_space``: the
+    trials outside the search space (coordinate, maybe beyond the bounds, and mean), neither.
     """
 
     metric: str
@@ -98,6 +107,7 @@ class SliceRecord:
     note: str | None
     acquisition_note: str | None
     excluded: Points = field(default_factory=Points.empty)
+    outside_space: Points = field(default_factory=Points.empty)
 
 
 def compute_slice(
@@ -186,6 +196,7 @@ def compute_slice(
             [hover_text(int(i), q, {metric: v}, n)
              for i, q, v, n in zip(out.trial_index, out.parameters, out.mean, out.notes)],
         ),
+        outside_space=placed_points(exp, trials, metric, [p]),
     )
 
 
@@ -246,6 +257,7 @@ def draw_slice(rec: SliceRecord) -> go.Figure:
         hovertemplate=f"next: {rec.axis.name}=%{{x}}<extra></extra>",
     ), secondary_y=True)
     fig.add_trace(excluded_trace(rec.excluded), secondary_y=False)
+    fig.add_trace(outside_trace(rec.outside_space), secondary_y=False)
     better = {True: " (lower is better)", False: " (higher is better)"}.get(rec.minimize, "")
     title = f"{rec.metric}{better} along {rec.axis.name}"
     held = describe(rec.slice)
@@ -253,7 +265,11 @@ def draw_slice(rec: SliceRecord) -> go.Figure:
         title += f"<br><sup>model with other parameters at {held}</sup>"
     fig.update_layout(**base_layout(title))
     fig.update_layout(margin={"t": 95}, legend={"y": 1.08})
-    fig.update_xaxes(**axis_layout(rec.axis.scale, rec.axis.name, xs))
+    x_axis = axis_layout(rec.axis.scale, rec.axis.name, categories(rec.axis, rec.outside_space.x))
+    rng = axis_range(rec.axis, rec.outside_space.x)
+    x_axis.update({"range": rng} if rng else {"autorange": True})
+    fig.update_xaxes(**x_axis)
+    fig.update_layout(shapes=beyond_shapes(rec.axis, rng, rec.outside_space.x, "x"))
     fig.update_yaxes(title_text=rec.metric, secondary_y=False)
     fig.update_yaxes(title_text=kind, secondary_y=True, showgrid=False,
                      visible=acq is not None)
@@ -262,3 +278,4 @@ def draw_slice(rec: SliceRecord) -> go.Figure:
         add_note(fig, "<br>".join(notes), y=0.92)
     fig.layout.meta = {"analysis": "slice"}
     return fig
+

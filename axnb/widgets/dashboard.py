@@ -22,6 +22,14 @@ created before the first ``suggest_arms`` gains the tab at the refresh that sees
 excluded (``exp.exclude``) the table has an ``excluded`` column (with the reason) and shades
 those rows; the figures draw excluded trials as hollow markers.
 
+A change of the search space (``exp.change_parameters``, in this kernel or, seen at the next
+sync, in another) is followed at the next refresh: the parameter pickers offer the new
+tunable parameters and keep the picks that still exist (a removed one falls back to the first
+parameter, as in a new dashboard), the figures are redrawn for the new space (trials outside
+it greyed, their values beyond the new bounds drawn beyond the axes' bounds), and the trials
+table has the new parameters' columns (those removed after them, as in ``exp.to_dataframe()``)
+and, once the space has changed, an ``outside`` column with those rows greyed.
+
 How it stays live without flicker or waste: the dashboard subscribes to the experiment's
 change events (they may come from a background run's thread); a ``Refresher`` worker
 coalesces them and refreshes at most about every ``interval`` seconds with the latest state.
@@ -69,6 +77,8 @@ _STATUS_COLORS = {
 }
 #: Fill of the rows of excluded trials (the analyses draw them as hollow orange markers).
 _EXCLUDED_COLOR = "#fff0e0"
+#: Fill of the rows of trials outside the search space (greyed in the analyses).
+_OUTSIDE_COLOR = "#ececec"
 
 
 def any_excluded(trials: list[Trial]) -> bool:
@@ -85,6 +95,32 @@ def _excluded_cell(t: Trial) -> str:
         return "yes"
     why = " ".join(why.split())
     return "yes: " + (why if len(why) <= 40 else why[:39] + "…")
+
+
+def any_outside(trials: list[Trial]) -> bool:
+    """Whether a trial is outside the search space (``Trial.outside``): the table then has an
+    outside column."""
+    return any(t.outside for t in trials)
+
+
+def removed_parameters(exp: Experiment, trials: list[Trial]) -> list[str]:
+    """Parameters the trials have values of but the search space no longer has (removed by
+    ``exp.change_parameters``), in order of appearance."""
+    return list(dict.fromkeys(n for t in trials for n in t.parameters if n not in exp.space))
+
+
+def space_signature(exp: Experiment) -> tuple:
+    """What the parameter pickers, the model figures and the table columns depend on: the
+    parameters (names, kinds, bounds, values) and the parameter constraints."""
+    return (repr(exp.space.to_dicts()), repr(exp.space.constraint_texts))
+
+
+def keep_pick(value: str | None, options: list[str], avoid: str | None = None) -> str | None:
+    """``value`` when it is still among ``options`` (and not ``avoid``), else the first option
+    that is not ``avoid`` (None without options)."""
+    if value in options and value != avoid:
+        return value
+    return next((o for o in options if o != avoid), options[0] if options else None)
 
 
 def has_rounds(trials: list[Trial]) -> bool:
@@ -204,6 +240,8 @@ class Dashboard(FollowingBox):
         self._closed = threading.Event()
         self.last_error: str | None = None
         self._counts = ""
+        self._space = space_signature(exp)
+        self._following = False  # True while the pickers follow a new space: no redraws
 
         tunable = [p.name for p in exp.space.tunable]
         metrics = list(exp.metrics)
@@ -315,6 +353,8 @@ class Dashboard(FollowingBox):
 
     def _on_picker(self, name: str) -> Callable[[Any], None]:
         def handler(change: Any) -> None:
+            if self._following:  # the refresh that moves the pickers redraws after
+                return
             if name == "contour" and self.contour_x.value == self.contour_y.value:
                 # keep two different axes: move the other picker out of the way
                 other = self.contour_y if change.owner is self.contour_x else self.contour_x
@@ -326,10 +366,35 @@ class Dashboard(FollowingBox):
 
         return handler
 
+    def _follow_space(self) -> tuple:
+        """Offer the parameters of the current search space in the pickers when it changed
+        (``exp.change_parameters``), keeping the picks that still exist; its signature."""
+        space = space_signature(self.experiment)
+        if space == self._space:
+            return space
+        tunable = [p.name for p in self.experiment.space.tunable]
+        self._following = True
+        try:
+            x = keep_pick(self.contour_x.value, tunable)
+            y = keep_pick(self.contour_y.value, tunable, avoid=x)
+            picks = ((self.contour_x, x), (self.contour_y, y),
+                     (self.slice_param, keep_pick(self.slice_param.value, tunable)))
+            for w, value in picks:
+                if list(w.options) != tunable:
+                    w.options = tunable
+                if w.value != value:
+                    w.value = value
+            self.contour_x.disabled = self.contour_y.disabled = len(tunable) < 2
+        finally:
+            self._following = False
+        self._space = space
+        return space
+
     def _update(self, parts: list[str], force: bool = False) -> None:
         with self._lock:
             trials = self.experiment.trials
             signature = data_signature(trials)
+            space = self._follow_space()
             errors = []
             for part in parts:
                 if part == "pareto" and part not in self.figures:
@@ -340,13 +405,14 @@ class Dashboard(FollowingBox):
                     if part == "status":
                         self._update_status(trials)
                     elif part == "contour":
-                        key = (signature, self.contour_x.value, self.contour_y.value,
+                        key = (signature, space, self.contour_x.value, self.contour_y.value,
                                self.contour_metric.value)  # fmt: skip
                         if force or self._drawn.get(part) != key:
                             self._show(part, self._contour(trials))
                             self._drawn[part] = key
                     elif part == "slice":
-                        key = (signature, self.slice_param.value, self.slice_metric.value)
+                        key = (signature, space, self.slice_param.value,
+                               self.slice_metric.value)
                         if force or self._drawn.get(part) != key:
                             self._show(part, self._slice(trials))
                             self._drawn[part] = key
@@ -412,6 +478,8 @@ class Dashboard(FollowingBox):
         return draw_contour(rec)
 
     def _slice(self, trials: list[Trial]) -> go.Figure:
+        if self.slice_param.value is None:
+            return message_figure("The search space has no tunable parameter.", "slice")
         from axnb.analysis.slice import compute_slice, draw_slice
 
         rec = compute_slice(
@@ -428,12 +496,18 @@ class Dashboard(FollowingBox):
         exp = self.experiment
         rounds = ["batch", "weight"] if has_rounds(trials) else []
         excluded = ["excluded"] if any_excluded(trials) else []
-        return ["index", "status", *excluded, "source", *rounds, *exp.space.names,
-                *exp.metrics]
+        outside = ["outside"] if any_outside(trials) else []
+        return ["index", "status", *excluded, *outside, "source", *rounds,
+                *self._parameter_columns(trials), *exp.metrics]
+
+    def _parameter_columns(self, trials: list[Trial]) -> list[str]:
+        """The search space's parameters, then those removed from it (their values stay)."""
+        return [*self.experiment.space.names, *removed_parameters(self.experiment, trials)]
 
     def _sync_columns(self, trials: list[Trial]) -> None:
         """Offer the ``batch`` and ``weight`` columns to sort by once rounds appear (and
-        ``excluded`` while a trial is excluded)."""
+        ``excluded`` while a trial is excluded, ``outside`` while one is outside the search
+        space, the parameters of the current space)."""
         columns = self._columns(trials)
         if list(self.sort_by.options) != columns:
             value = self.sort_by.value
@@ -443,17 +517,21 @@ class Dashboard(FollowingBox):
 
     def table_rows(self, trials: list[Trial] | None = None) -> list[dict[str, Any]]:
         """The trials table's rows (sorted as picked): index, status, (``excluded``, a bool,
-        when a trial is excluded), source, (``batch`` and ``weight`` in an experiment with
-        bandit rounds), parameters, metric means and sems."""
+        when a trial is excluded; ``outside``, a bool, when one is outside the search space),
+        source, (``batch`` and ``weight`` in an experiment with bandit rounds), parameters
+        (those removed from the space too), metric means and sems."""
         exp = self.experiment
         trials = exp.trials if trials is None else trials
         rounds = has_rounds(trials)
         excluded = any_excluded(trials)
+        outside = any_outside(trials)
         rows = []
         for t in trials:
             row: dict[str, Any] = {"index": t.index, "status": t.status}
             if excluded:
                 row.update(excluded=t.excluded, excluded_text=_excluded_cell(t))
+            if outside:
+                row["outside"] = t.outside
             row["source"] = t.source
             if rounds:
                 row.update(batch=t.batch, weight=t.weight)
@@ -474,22 +552,25 @@ class Dashboard(FollowingBox):
         rows = self.table_rows(trials)
         rounds = ["batch", "weight"] if has_rounds(trials) else []
         excluded = ["excluded"] if any_excluded(trials) else []
-        header = ["trial", "status", *excluded, "source", *rounds, *exp.space.names,
+        outside = ["outside"] if any_outside(trials) else []
+        params = self._parameter_columns(trials)
+        header = ["trial", "status", *excluded, *outside, "source", *rounds, *params,
                   *exp.metrics]
         columns: list[list[str]] = [[] for _ in header]
         for row in rows:
             values = [row["index"], row["status"]]
             values += [row["excluded_text"] for _ in excluded]
+            values += ["yes" if row["outside"] else "" for _ in outside]
             values += [row["source"]]
             values += [_weight(row[c]) if c == "weight" else row[c] for c in rounds]
-            values += [row[n] for n in exp.space.names]
+            values += [row.get(n) for n in params]
             for m in exp.metrics:
                 mean, sem = row[m], row[f"{m}_sem"]
                 values.append(_cell(mean) + (f" ± {_cell(sem)}" if sem is not None else ""))
             for c, v in zip(columns, values):
                 c.append(_cell(v))
-        fill = [_EXCLUDED_COLOR if r.get("excluded") else _STATUS_COLORS.get(r["status"], "white")
-                for r in rows]
+        fill = [_OUTSIDE_COLOR if r.get("outside") else _EXCLUDED_COLOR if r.get("excluded")
+                else _STATUS_COLORS.get(r["status"], "white") for r in rows]
         arrow = " ↓" if self.descending.value else " ↑"
         sort_col = self.sort_by.value
         header = [h + (arrow if h == sort_col or (h == "trial" and sort_col == "index") else "")
@@ -510,7 +591,9 @@ class Dashboard(FollowingBox):
             )
         )
         out = sum(bool(r.get("excluded")) for r in rows)
-        note = f", {out} excluded" if out else ""
+        off = sum(bool(r.get("outside")) for r in rows)
+        note = (f", {out} excluded" if out else "") + (
+            f", {off} outside the search space" if off else "")
         fig.update_layout(
             title={"text": f"{len(rows)} trials{note} (sorted by {sort_col})", "x": 0.02},
             height=min(560, 120 + 26 * max(len(rows), 3)),
@@ -526,10 +609,12 @@ class Dashboard(FollowingBox):
         exp = self.experiment
         counts = {s: sum(t.status == s for t in trials) for s in ("completed", "running", "failed")}
         excluded = sum(t.excluded for t in trials)
+        outside = sum(t.outside and t.is_completed for t in trials)  # as exp.summary()
         parts = [
             f"<b>{html.escape(exp.name)}</b>",
             f"{len(trials)} trials: {counts['completed']} completed, {counts['running']} "
-            f"running, {counts['failed']} failed" + (f", {excluded} excluded" if excluded else ""),
+            f"running, {counts['failed']} failed" + (f", {excluded} excluded" if excluded else "")
+            + (f", {outside} outside the space" if outside else ""),
         ]
         if has_rounds(trials):
             parts.extend(self._round_status(trials))
@@ -579,4 +664,4 @@ class Dashboard(FollowingBox):
                 self._update_status()
 
 
-__all__ = ["Dashboard", "data_signature", "update_in_place"]
+__all__ = ["Dashboard", "data_signature", "space_signature", "update_in_place"]

@@ -33,6 +33,14 @@ history) and ``reason_field`` (why: kept in the trial's history), then
 A button that does not apply to the trial shown is disabled (clicked from code anyway, it
 explains in ``panel.message`` and changes nothing).
 
+**A change of the search space** (``exp.change_parameters``, in this kernel or, seen at the
+next sync, in another) is followed at the next refresh: ``fields`` (the same dict) then holds
+one field per parameter of the new space (a new parameter gets a field, a removed one's field
+is closed; an unchanged parameter keeps its field and what was typed in it), a pending Suggest
+preview is dropped and ``panel.message`` says what changed. Accept or Attach clicked before
+that refresh changes nothing and asks to check the fields and click again. The title counts
+the trials outside the new space.
+
 Result fields: ``panel.result_fields[metric]`` is a small container whose ``.value`` is the
 mean (a float, or None when empty) and whose ``.sem`` is the standard error (None = unknown);
 the underlying text boxes are ``panel.mean_fields[metric]`` and ``panel.sem_fields[metric]``.
@@ -80,6 +88,7 @@ With outcome constraints the box is still for the objective, and the other metri
 
 from __future__ import annotations
 
+import contextlib
 import html
 import math
 import re
@@ -89,9 +98,10 @@ from datetime import UTC
 from typing import TYPE_CHECKING, Any
 
 import ipywidgets as widgets
+from traitlets import TraitError
 
 from axnb.rounds import arm_label, batches, latest_window
-from axnb.space import Choice, Fixed, Int, Parameter, Range, Value
+from axnb.space import Choice, Fixed, Int, Parameter, Range, SearchSpace, Value
 from axnb.trial import CORRECTED, Rate, normalize
 from axnb.widgets._colab import enable_custom_widgets
 from axnb.widgets._events import INTERVAL, FollowingBox, Refresher
@@ -149,6 +159,11 @@ def parameter_field(p: Parameter) -> widgets.Widget:
     w.add_class("axnb-field")
     w.add_class(f"axnb-field-{_css(p.name)}")
     return w
+
+
+def _space_key(space: SearchSpace) -> tuple:
+    """What the parameter fields are made from: the parameters and the constraints."""
+    return (repr(space.to_dicts()), repr(space.constraint_texts))
 
 
 def parameter_hint(p: Parameter) -> str:
@@ -489,12 +504,12 @@ class Panel(FollowingBox):
         self.title = widgets.HTML()
         self.title.add_class("axnb-panel-title")
         self.fields: dict[str, widgets.Widget] = {}
-        rows = []
-        for p in exp.space.parameters:
-            field = parameter_field(p)
-            self.fields[p.name] = field
-            hint = widgets.HTML(f"<span style='color:#777'>{html.escape(parameter_hint(p))}</span>")
-            rows.append(widgets.HBox([field, hint]))
+        #: The parameter each field was made for (``_follow_space`` compares them).
+        self._field_parameters: dict[str, Parameter] = {}
+        self.parameter_rows = widgets.VBox()
+        self.parameter_rows.add_class("axnb-parameters")
+        self._space = _space_key(exp.space)
+        self._build_fields()
         directions = {o.metric: "min" if o.minimize else "max" for o in exp.objectives}
         self.result_fields: dict[str, ResultField] = {
             m: ResultField(m, directions.get(m, "")) for m in exp.metrics
@@ -563,7 +578,7 @@ class Panel(FollowingBox):
         self.children = [
             self.title,
             _section("Parameters"),
-            widgets.VBox(rows),
+            self.parameter_rows,
             widgets.HBox([self.suggest_button, self.accept_button, self.attach_button]),
             _section("Results"),
             widgets.VBox(list(self.result_fields.values())),
@@ -597,11 +612,15 @@ class Panel(FollowingBox):
                 self.fields[name].value = float(v) if isinstance(p, Range) else v
 
     def refresh(self) -> None:
-        """Bring the title and the list of running trials up to date with the experiment."""
+        """Bring the title, the parameter fields (after a change of the search space) and the
+        list of running trials up to date with the experiment."""
         with self._lock:
             exp = self.experiment
             trials = exp.trials
-            s = exp.summary()
+            changed = self._follow_space()
+            if changed:
+                self._say(changed)
+            s = exp.summary(trials)
             best = s["best_observed"]
             best_text = (
                 ""
@@ -609,6 +628,7 @@ class Panel(FollowingBox):
                 else (f" · best {html.escape(exp.objective.metric)} = {best:.6g}")
             )
             excluded = f", {s['excluded']} excluded" if s["excluded"] else ""
+            excluded += f", {s['outside']} outside the space" if s["outside"] else ""
             self.title.value = (
                 f"<b>{html.escape(exp.name)}</b> · {s['trials']} trials: {s['completed']} "
                 f"completed, {s['running']} running, {s['failed']} failed{excluded}{best_text}"
@@ -625,6 +645,67 @@ class Panel(FollowingBox):
                 self.running.value = keep
             self._refresh_round(trials)
             self._refresh_amend(trials)
+
+    # ------------------------------------------------------------------ parameter fields
+    def _row(self, p: Parameter, field: widgets.Widget) -> widgets.HBox:
+        hint = widgets.HTML(f"<span style='color:#777'>{html.escape(parameter_hint(p))}</span>")
+        row = widgets.HBox([field, hint])
+        row.add_class("axnb-parameter-row")
+        return row
+
+    def _build_fields(self) -> None:
+        """One field per parameter of the search space (see ``_follow_space``)."""
+        for p in self.experiment.space.parameters:
+            self.fields[p.name] = parameter_field(p)
+            self._field_parameters[p.name] = p
+        self.parameter_rows.children = [self._row(p, self.fields[p.name])
+                                        for p in self.experiment.space.parameters]
+
+    def _follow_space(self) -> str | None:
+        """Rebuild the parameter fields when the search space changed (``exp.change_parameters``
+        here or in another kernel): a field per new parameter, none for a removed one, a new
+        field for a changed one (keeping its value when still valid), unchanged ones kept. Drops
+        a pending preview. Returns what changed, in words (None when nothing did)."""
+        with self._lock:  # a click and the refresher's thread may both get here
+            return self._rebuild_fields()
+
+    def _rebuild_fields(self) -> str | None:
+        """``_follow_space`` with the lock held."""
+        exp = self.experiment
+        space = _space_key(exp.space)
+        if space == self._space:
+            return None
+        old, made_for = dict(self.fields), dict(self._field_parameters)
+        fields: dict[str, widgets.Widget] = {}
+        for p in exp.space.parameters:
+            if made_for.get(p.name) == p:
+                fields[p.name] = old[p.name]
+                continue
+            fields[p.name] = parameter_field(p)
+            if p.name in old and not isinstance(p, Fixed):
+                with contextlib.suppress(ValueError, TypeError, TraitError):
+                    fields[p.name].value = p.validate(old[p.name].value)
+        rows = list(self.parameter_rows.children)
+        self.parameter_rows.children = [self._row(p, fields[p.name])
+                                        for p in exp.space.parameters]
+        for row in rows:  # the hints and rows, and the fields no longer used
+            for w in (*row.children, row):
+                if not any(w is f for f in fields.values()):
+                    w.close()
+        self.fields.clear()
+        self.fields.update(fields)
+        self._field_parameters = {p.name: p for p in exp.space.parameters}
+        self._space = space
+        self._preview = None
+        self.round_header.children[0].value = self._round_space()
+        added = [n for n in fields if n not in made_for]
+        removed = [n for n in made_for if n not in fields]
+        changed = [n for n in fields if n in made_for and made_for[n] != self._field_parameters[n]]
+        what = [f"{verb} " + ", ".join(f"'{n}'" for n in names)
+                for verb, names in (("added", added), ("removed", removed), ("changed", changed))
+                if names]
+        return (f"The search space changed ({'; '.join(what) or 'constraints'}): the parameter "
+                f"fields follow it.")
 
     @staticmethod
     def _label(t: Trial) -> str:
@@ -668,7 +749,9 @@ class Panel(FollowingBox):
         exp = self.experiment
         self._say("Suggesting… (fitting the model can take a few seconds)")
         signature = self._signature()
-        (s,) = exp.engine.suggest(exp.trials, 1)
+        trials = exp.trials
+        self._follow_space()  # the fields of the space the suggestion is made in
+        (s,) = exp.engine.suggest(trials, 1)
         self._preview = _Preview(dict(s.parameters), s.source, signature)
         self.set_values(s.parameters)
         self._say(
@@ -677,7 +760,13 @@ class Panel(FollowingBox):
         )
 
     def _read_parameters(self) -> dict[str, Value]:
-        """The fields as a validated parameterization (raises ValueError when invalid)."""
+        """The fields as a validated parameterization (raises ValueError when invalid, or
+        when the search space changed since the fields were made)."""
+        self.experiment.trials  # noqa: B018 - picks up a change made by another kernel
+        changed = self._follow_space()
+        if changed:
+            raise ValueError(f"{changed} Nothing was changed: check the fields, then Suggest or "
+                             f"Attach again.")
         values = {
             name: f.value
             for name, f in self.fields.items()
@@ -924,7 +1013,9 @@ class Panel(FollowingBox):
         )
 
     # ------------------------------------------------------------------ bandit rounds
-    def _build_round_section(self) -> None:
+    def _round_space(self) -> str:
+        """Take what the round section needs from the search space (whether round 0 can be
+        started here, the parameters naming an arm); the header cells of the arms table."""
         exp = self.experiment
         #: Shown without rounds: a discrete space and one objective can start round 0 here.
         self._can_start_rounds = not exp.is_multi_objective and all(
@@ -932,6 +1023,16 @@ class Panel(FollowingBox):
         )
         varying = [p.name for p in exp.space.parameters if not isinstance(p, Fixed)]
         self._arm_names = varying or exp.space.names
+        return _cells([
+            "<b>Arm</b>",
+            "<b>" + html.escape(" · ".join(self._arm_names)) + "</b>",
+            "<b>Traffic</b>",
+            "<b>Status</b>",
+        ])
+
+    def _build_round_section(self) -> None:
+        exp = self.experiment
+        header = self._round_space()
         self._round_members: tuple[int, ...] | None = None
         self.arm_fields: dict[int, widgets.Text] = {}
         self.arm_labels: dict[int, widgets.HTML] = {}
@@ -959,15 +1060,9 @@ class Panel(FollowingBox):
             "Arms left empty stay running.</span>"
         )
         self.round_help.add_class("axnb-round-help")
-        header = [
-            "<b>Arm</b>",
-            "<b>" + html.escape(" · ".join(self._arm_names)) + "</b>",
-            "<b>Traffic</b>",
-            "<b>Status</b>",
-        ]
         self.round_header = widgets.HBox(
             [
-                widgets.HTML(_cells(header), layout=widgets.Layout(width=_LABEL_WIDTH)),
+                widgets.HTML(header, layout=widgets.Layout(width=_LABEL_WIDTH)),
                 widgets.HTML(f"<b>Result ({html.escape(metric)})</b>"),
             ]
         )
