@@ -19,6 +19,15 @@ Life cycle of ``suggest(trials, n, fixed)``:
 4. Any failure in 3 (fit errors after retries, numerical trouble in the optimizer) gives
    space-filling points with ``source="fallback"`` and a ``warnings.warn`` naming the cause.
 
+Small discrete spaces (every free column discrete, at most ``MAX_ENUMERATED`` points): no
+suggestion repeats a tried point (any trial's: running, completed, failed or abandoned) or
+another one of its batch until every valid point has been tried. In the model phase the
+acquisition is evaluated on every untried point (``optimize.ENUMERATE_LIMIT``; 0 turns this
+off, the optimizer then avoids tried points and ``_prefer_untried`` replaces any it returns).
+Once the untried points run out, the rest of a batch re-measures the tried points rated best
+(``_best_tried``: posterior means, as ``best()`` ranks them), distinct while there are
+enough, with a warning that the space is exhausted.
+
 Reproducibility: every random choice is seeded from ``(seed, number of trials, n, pins)``
 inside ``torch.random.fork_rng`` (model fits from ``(seed, metric, data hash)``), so the same
 seed and trials give the same suggestions in any process. Warm starts (``warm_start=True``)
@@ -44,7 +53,7 @@ from axnb.engine.initial import space_filling
 from axnb.engine.models import FittedModel, ModelCache, ModelFitError
 from axnb.engine.optimize import AcquisitionOptimizer, OptimizerSettings
 from axnb.engine.polytope import Repairer, is_feasible_lp
-from axnb.engine.results import model_best, observed_best, pareto_front, usable
+from axnb.engine.results import choose, model_best, observed_best, pareto_front, usable
 from axnb.errors import ConstraintError, InfeasibleError, InvalidParameterError, TrialError
 from axnb.space import SearchSpace, Value
 
@@ -62,8 +71,8 @@ CENTER_FIRST = True
 #: suggestions with sems measured failing at 1e150). Suggestions then fall back with a
 #: warning naming the metric, ``predict`` raises, ``best`` uses the observed values.
 MAX_MODEL_SCALE = 1e100
-#: A space whose free columns are all discrete is enumerated up to this many points, so the
-#: start design never repeats a tried point and exhaustion is announced.
+#: A space whose free columns are all discrete is enumerated up to this many points, so no
+#: suggestion repeats a tried point before every point is tried, and exhaustion is announced.
 MAX_ENUMERATED = 4096
 
 
@@ -157,7 +166,7 @@ class Engine:
         self.seed = int(seed) if seed is not None else 0
         self.problem = Problem(list(objectives), list(outcome_constraints or []))
         self.encoder = Encoder(space)
-        self.repairer = Repairer(self.encoder, list(space.constraints))
+        self.repairer = Repairer(self.encoder, list(space.constraints), space.predicates)
         if not is_feasible_lp(self.repairer.uc):
             texts = ", ".join(repr(t) for t in self.repairer.uc.texts)
             raise InfeasibleError(
@@ -198,30 +207,36 @@ class Engine:
                 pins, pinned = self._pins(fixed)
                 position = len(trials)
                 seed = derive_seed(self.seed, "suggest", position, n, sorted(pinned.items()))
-                points = self._discrete_points(pins)
+                points = self._discrete_points(pins) or None
                 tried = self._tried(trials) if points is not None else set()
                 if not self.in_model_phase(trials) or len(pins) == self.encoder.d:
                     self.status = "sampling initial points"
                     rows = space_filling(self.encoder, self.repairer, n, self.seed, position, pins)
                     if position == 0 and CENTER_FIRST:
                         rows = self._centre_first(rows, pins)
-                    if points is not None:
-                        rows = _prefer_untried(rows, points, tried, seed)
-                    return self._finish(self._warn_exhausted(rows, points, tried, pinned), "init")
-                try:
-                    rows = self._model_rows(trials, n, pins, seed)
-                    return self._finish(self._warn_exhausted(rows, points, tried, pinned), "model")
-                except InfeasibleError:
-                    raise
-                except Exception as e:  # any model failure falls back
-                    warnings.warn(
-                        f"axnb: model-based suggestion failed ({type(e).__name__}: {e}); "
-                        f"using a space-filling point instead (source='fallback').",
-                        RuntimeWarning, stacklevel=2,
-                    )
-                    self.status = "sampling fallback points"
-                    rows = space_filling(self.encoder, self.repairer, n, self.seed, position, pins)
-                    return self._finish(rows, "fallback")
+                    source = "init"
+                else:
+                    try:
+                        rows = self._model_rows(trials, n, pins, seed, points, tried)
+                        source = "model"
+                    except InfeasibleError:
+                        raise
+                    except Exception as e:  # any model failure falls back
+                        warnings.warn(
+                            f"axnb: model-based suggestion failed ({type(e).__name__}: {e}); "
+                            f"using a space-filling point instead (source='fallback').",
+                            RuntimeWarning, stacklevel=2,
+                        )
+                        self.status = "sampling fallback points"
+                        rows = space_filling(
+                            self.encoder, self.repairer, n, self.seed, position, pins
+                        )
+                        source = "fallback"
+                if points is not None:
+                    rows = _prefer_untried(rows, points, tried, seed)
+                    rows = self._best_when_exhausted(rows, n, points, tried, trials)
+                    self._warn_exhausted(rows, points, tried, pinned)
+                return self._finish(rows, source)
             finally:
                 self.status = "idle"
 
@@ -303,23 +318,89 @@ class Engine:
         return {_key(row) for row in self._encode_valid([t.parameters for t in trials])}
 
     def _warn_exhausted(
-        self, rows: np.ndarray | Sequence[np.ndarray], points: dict[tuple, np.ndarray] | None,
-        tried: set[tuple], pinned: Mapping[str, Any],
-    ) -> np.ndarray | Sequence[np.ndarray]:
-        """``rows``, with a warning when the discrete space is exhausted and they repeat
-        (``tried``: the keys of every trial's point)."""
-        if points is None:
-            return rows
+        self, rows: Sequence[np.ndarray], points: dict[tuple, np.ndarray], tried: set[tuple],
+        pinned: Mapping[str, Any],
+    ) -> None:
+        """Warn when ``rows`` repeat tried points because every point of the discrete
+        space is tried or in ``rows`` (``tried``: the keys of every trial's point)."""
         repeats = sum(_key(r) in tried for r in rows)
-        if repeats and len(tried & points.keys()) >= len(points):
+        covered = (tried | {_key(r) for r in rows}) & points.keys()
+        if repeats and len(covered) >= len(points):
             warnings.warn(
                 f"axnb: all {len(points)} points of the search space"
                 f"{f' with {dict(pinned)} pinned' if pinned else ''}"
-                f" have been tried; {repeats} of these {len(rows)} suggestion(s) repeat a "
-                f"tried point. Stop here, widen the space, or keep going to re-measure noisy "
-                f"results.", UserWarning, stacklevel=4,
+                f" have been tried; {repeats} of these {len(rows)} suggestion(s) repeat the "
+                f"best-rated tried points. Stop here, widen the space, or keep going to "
+                f"re-measure noisy results.", UserWarning, stacklevel=4,
             )
-        return rows
+
+    def _best_when_exhausted(
+        self, rows: Sequence[np.ndarray], n: int, points: dict[tuple, np.ndarray],
+        tried: set[tuple], trials: Sequence[Trial],
+    ) -> list[np.ndarray]:
+        """The distinct untried rows of ``rows``, completed to ``n`` with the tried points
+        rated best (``_best_tried``) when the untried points have run out."""
+        fresh: dict[tuple, np.ndarray] = {}
+        for row in rows:
+            if _key(row) not in tried:
+                fresh.setdefault(_key(row), row)
+        out = list(fresh.values())[:n]
+        if len(out) == n:
+            return out
+        best = self._best_tried(trials, points, tried, n - len(out))
+        if not best:  # nothing tried: cannot happen when the untried points have run out
+            return list(rows)
+        out += list(itertools.islice(itertools.cycle(best), n - len(out)))
+        return out
+
+    def _best_tried(
+        self, trials: Sequence[Trial], points: dict[tuple, np.ndarray], tried: set[tuple],
+        count: int,
+    ) -> list[np.ndarray]:
+        """Up to ``count`` tried points of ``points``, best first: those with results and
+        not running first, each group ranked like ``best()`` by the model's posterior means
+        (by the observed means when no model can be fitted)."""
+        problem = self._modelled_problem(trials)
+        keys = [k for k in points if k in tried]
+        means = dict(zip(keys, self._means(trials, problem, [points[k] for k in keys])))
+        running = self._tried([t for t in trials if t.status == "running"])
+        measured = self._tried(usable(problem, trials)) - running
+        out: list[np.ndarray] = []
+        for group in ([k for k in keys if k in measured], [k for k in keys if k not in measured]):
+            rated = [k for k in group if means[k] is not None]
+            unrated = [k for k in group if means[k] is None]
+            while rated and len(out) < count:
+                best = rated.pop(choose(problem, [means[k] for k in rated]))  # type: ignore
+                out.append(points[best])
+            out += [points[k] for k in unrated[: count - len(out)]]
+        return out
+
+    def _means(
+        self, trials: Sequence[Trial], problem: Problem, rows: list[np.ndarray]
+    ) -> list[dict[str, float] | None]:
+        """Posterior means of ``problem``'s metrics at ``rows``; where no model can be
+        fitted, the mean observed values (None for a point without results)."""
+        try:
+            with quiet():
+                fitted = self._fitted(trials, problem.metrics)
+            if fitted is not None and set(problem.metrics) <= set(fitted.metrics):
+                pred = fitted.predict_unit(np.asarray(rows).reshape(-1, self.encoder.d))
+                return [{m: float(pred[m][0][i]) for m in problem.metrics}
+                        for i in range(len(rows))]
+        except Exception:  # too few data or a fit error: rank by the observed values
+            pass
+        observed: dict[tuple, list[dict[str, float]]] = {}
+        for t in usable(problem, trials):
+            row = self._encode_valid([t.parameters])
+            if len(row):
+                values = {m: t.result[m][0] for m in problem.metrics}  # type: ignore[index]
+                observed.setdefault(_key(row[0]), []).append(values)
+        out: list[dict[str, float] | None] = []
+        for row in rows:
+            seen = observed.get(_key(row))
+            out.append({m: float(np.mean([v[m] for v in seen])) for m in problem.metrics}
+                       if seen else None)
+        return out
 
     def _centre_first(self, rows: np.ndarray, pins: dict[int, float]) -> np.ndarray:
         """``rows`` with the first replaced by the centre of the space (middle value of each
@@ -346,12 +427,29 @@ class Engine:
         return out
 
     def _model_rows(
-        self, trials: Sequence[Trial], n: int, pins: dict[int, float], seed: int
+        self, trials: Sequence[Trial], n: int, pins: dict[int, float], seed: int,
+        points: dict[tuple, np.ndarray] | None, tried: set[tuple],
     ) -> list[np.ndarray]:
+        """Up to ``n`` rows maximizing the acquisition. A small all-discrete space
+        (``points``, at most ``settings.max_enumerate`` of them) is enumerated: the best
+        untried points, fewer than ``n`` (none) when fewer are left. Otherwise the optimizer
+        avoids evaluated points of noiseless data and, with ``points``, every tried point."""
+        untried = [] if points is None else [r for k, r in points.items() if k not in tried]
+        if points is not None and not untried:
+            return []  # exhausted: the caller repeats the best points
         with seeded(seed), quiet():
             acqf, _, pending = self.acquisition(trials, derive_seed(seed, "mc"))
             self.status = "optimizing acquisition"
-            return self.optimizer.optimize(acqf, n, pins, pending, self._exact_rows(trials))
+            if points is not None and len(points) <= self.settings.max_enumerate:
+                return self.optimizer.choose(acqf, min(n, len(untried)), np.asarray(untried))
+            avoid = [] if points is None else [r for k, r in points.items() if k in tried]
+            exact = self._exact_rows(trials)
+            if exact is not None:
+                avoid += list(exact)
+            return self.optimizer.optimize(
+                acqf, n, pins, pending,
+                np.asarray(avoid).reshape(-1, self.encoder.d) if avoid else None,
+            )
 
     def _exact_rows(self, trials: Sequence[Trial]) -> np.ndarray | None:
         """Evaluated points when every objective is observed without noise (sems of 0, or an
