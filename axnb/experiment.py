@@ -27,7 +27,7 @@ from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from axnb import revisions, storage
+from axnb import predicates, revisions, storage
 from axnb.constraints import OutcomeConstraint, parse_outcome_constraint
 from axnb.errors import (
     ConfigurationMismatchError,
@@ -79,7 +79,8 @@ class Experiment:
             characters); also the default file name.
         parameters: ``axnb.Range/Int/Choice/Fixed`` or Ax-style dicts.
         constraints: linear parameter constraints such as ``"x1 - x2 >= 1"`` or
-            ``"w1 + w2 + w3 == 1"``.
+            ``"w1 + w2 + w3 == 1"``, and Python predicates ``f(params) -> bool`` such as
+            ``lambda p: p["hidden"] % p["heads"] == 0`` (see ``axnb.predicates``).
         objective, minimize: one objective metric and its direction ...
         objectives: ... or several, ``{"acc": "max", "latency": "min"}`` (Pareto).
         outcome_constraints: bounds on metrics, ``["latency <= 20"]``; on an objective metric
@@ -99,7 +100,7 @@ class Experiment:
         self,
         name: str,
         parameters: Iterable[Parameter | Mapping[str, Any]],
-        constraints: Iterable[str] | None = None,
+        constraints: Iterable[str | Callable[..., Any]] | None = None,
         objective: str | None = None,
         minimize: bool = True,
         objectives: Mapping[str, str] | None = None,
@@ -159,7 +160,7 @@ class Experiment:
         return {
             "name": self.name,
             "parameters": self.space.to_dicts(),
-            "constraints": [c.text for c in self.space.constraints],
+            "constraints": self.space.constraint_texts,
             "objectives": [{"metric": o.metric, "minimize": o.minimize} for o in self.objectives],
             "outcome_constraints": [c.text for c in self.outcome_constraints],
             "seed": self.seed,
@@ -411,7 +412,7 @@ class Experiment:
         self,
         parameters: Iterable[Parameter | Mapping[str, Any]],
         defaults: Mapping[str, Any] | None = None,
-        constraints: Iterable[str] | None = None,
+        constraints: Iterable[str | Callable[..., Any]] | None = None,
         reason: str | None = None,
     ) -> list[str]:
         """Change the search space mid-campaign: widen or narrow bounds, add or remove
@@ -766,27 +767,6 @@ class Experiment:
 
         return self._transact("suggest", op, owner=owner) if most > 0 else []
 
-    @property
-    def queued(self) -> list[Trial]:
-        """Points attached without a result that no loop has taken yet (``exp.run`` evaluates
-        them first), by index."""
-        with self._lock:
-            self._sync()
-            return self._queued()
-
-    def _queued(self) -> list[Trial]:
-        return [t for t in self._trials if t.status == RUNNING and t.source == "manual"
-                and t.index not in self._owners]
-
-    def _claim_queued(self, owner: dict[str, Any], most: int) -> list[Trial]:
-        """Make ``owner`` the owner of up to ``most`` queued points, atomically, to evaluate
-        them; two loops never claim the same point."""
-
-        def op() -> tuple[list[Trial], list[Trial]]:
-            return [replace(t) for t in self._queued()[:most]], []
-
-        return self._transact("suggest", op, owner=owner) if most > 0 else []
-
     def _claim_stale(self, owner: dict[str, Any], most: int) -> list[Trial]:
         """Make ``owner`` the owner of up to ``most`` stale loop trials, atomically, to run
         them again (``run(stale="rerun")``); two processes never claim the same trial."""
@@ -969,10 +949,12 @@ class Experiment:
         try:
             other = SearchSpace.build(saved.get("parameters", []), saved.get("constraints", []))
             theirs = [(c.coefficients, c.op, c.bound) for c in other.constraints]
+            same_predicates = len(other.predicates) == len(self.space.predicates) and all(
+                a.same_as(b) for a, b in zip(other.predicates, self.space.predicates))
         except ValueError:
-            theirs = saved.get("constraints")
+            theirs, same_predicates = saved.get("constraints"), False
         ours = [(c.coefficients, c.op, c.bound) for c in self.space.constraints]
-        if theirs != ours:
+        if theirs != ours or not same_predicates:
             out.append(f"constraints: file has {saved.get('constraints')!r}, now "
                        f"{mine['constraints']!r}")
         saved_oc = sorted(
@@ -1298,8 +1280,26 @@ def best_observed(exp: Experiment, trials: list[Trial] | None = None) -> float |
     return min(values) if objective.minimize else max(values)
 
 
-def load(path: str | os.PathLike[str]) -> Experiment:
-    """Reopen a saved experiment from its JSON file (and its change log, if it has one)."""
+def load(
+    path: str | os.PathLike[str], constraints: Iterable[Callable[..., Any]] | None = None
+) -> Experiment:
+    """Reopen a saved experiment from its JSON file (and its change log, if it has one).
+
+    ``constraints``: the Python predicate constraints of the experiment, which a file cannot
+    hold (a named function under its name, lambdas in their order); without them, an
+    experiment that has some raises a ``ConstraintError`` listing their source."""
+    exp = _load(path, constraints)
+    unbound = [p for p in exp.space.predicates if p.func is None]
+    if unbound:
+        raise ConstraintError(predicates.unbound_message(unbound, exp.path))
+    return exp
+
+
+def _load(
+    path: str | os.PathLike[str], constraints: Iterable[Callable[..., Any]] | None = None
+) -> Experiment:
+    """``load``, leaving predicates without their function unbound (for reading only: the
+    report)."""
     path = Path(path).expanduser().resolve()
     if not path.exists():
         found = storage.backups(path)
@@ -1318,6 +1318,9 @@ def load(path: str | os.PathLike[str]) -> Experiment:
         finally:
             _HANDOVER.state = None
             del state  # freed while the collector is paused: it would scan it all once
+    if constraints is not None or exp.space.predicates:
+        exp.space.predicates = predicates.bind(exp.space.predicates, constraints or ())
+        exp._mark_outside(exp._trials)
     return exp
 
 

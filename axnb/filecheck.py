@@ -305,9 +305,12 @@ def _check_revisions(revisions: Any, path: Path) -> None:
         for key in ("by", "reason"):
             if r.get(key) is not None and not isinstance(r[key], str):
                 raise fail(f"{where}.{key}", f"{r[key]!r} is not text (or null)")
-        for key in ("what", "constraints"):
-            if not (isinstance(r.get(key), list) and all(isinstance(w, str) for w in r[key])):
-                raise fail(f"{where}.{key}", f"expected a list of text, got {r.get(key)!r}")
+        if not (isinstance(r.get("what"), list) and all(isinstance(w, str) for w in r["what"])):
+            raise fail(f"{where}.what", f"expected a list of text, got {r.get('what')!r}")
+        if not (isinstance(r.get("constraints"), list)
+                and all(isinstance(c, (str, dict)) for c in r["constraints"])):
+            raise fail(f"{where}.constraints", f"expected a list of constraints, got "
+                       f"{r.get('constraints')!r}")
         if not isinstance(r.get("defaults"), dict):
             raise fail(f"{where}.defaults", f"expected an object, got {r.get('defaults')!r}")
         try:
@@ -319,6 +322,7 @@ def _check_revisions(revisions: Any, path: Path) -> None:
 def _check_config(config: Any, path: Path) -> SearchSpace:
     """Parse the configuration with the checks of ``Experiment(...)``; its search space."""
     from axnb import experiment as ex
+    from axnb import predicates
     from axnb.constraints import parse_constraint
 
     def fail(where: str, detail: str) -> CorruptFileError:
@@ -346,6 +350,9 @@ def _check_config(config: Any, path: Path) -> SearchSpace:
         raise fail("config.constraints", f"expected a list, got {constraints!r}")
     for i, c in enumerate(constraints):
         try:
+            if isinstance(c, dict):
+                space.predicates.append(predicates.make(c))
+                continue
             space.constraints.append(parse_constraint(c, space))
         except ValueError as e:
             raise fail(f"config.constraints[{i}]", str(e)) from None

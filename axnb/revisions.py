@@ -49,7 +49,7 @@ def plan(
 ) -> Plan | None:
     """Check a change of ``old`` to ``parameters`` (and ``constraints``; None keeps the old
     ones); None when nothing changes. Raises ``InvalidParameterError`` naming the problem."""
-    kept = [c.text for c in old.constraints] if constraints is None else list(constraints)
+    kept = old.all_constraints() if constraints is None else list(constraints)
     try:
         space = SearchSpace.build(parameters, kept)
     except ConstraintError as e:
@@ -59,9 +59,7 @@ def plan(
                 f"constraints=[...] for it (constraints=[] for none)."
             ) from None
         raise
-    if space.to_dicts() == old.to_dicts() and [c.text for c in space.constraints] == [
-        c.text for c in old.constraints
-    ]:
+    if space.to_dicts() == old.to_dicts() and space.constraint_texts == old.constraint_texts:
         return None
     given = dict(defaults or {})
     added = [p for p in space.parameters if p.name not in old]
@@ -102,12 +100,15 @@ def describe(old: SearchSpace, new: SearchSpace, defaults: Mapping[str, Value]) 
                 out.append(f"'{p.name}': {_phrase(key)} {short_repr(before.get(key))} -> "
                            f"{short_repr(after.get(key))}")
     out += [f"removed '{n}'" for n in old.names if n not in new]
-    if [c.text for c in old.constraints] != [c.text for c in new.constraints]:
-        out.append(f"constraints {[c.text for c in old.constraints]} -> "
-                   f"{[c.text for c in new.constraints]}")
+    if old.constraint_texts != new.constraint_texts:
+        out.append(f"constraints {_texts(old)} -> {_texts(new)}")
     if not out and old.names != new.names:
         out.append(f"order {old.names} -> {new.names}")
     return out
+
+
+def _texts(space: SearchSpace) -> list[str]:
+    return [c.text for c in space.constraints] + [p.name for p in space.predicates]
 
 
 def _phrase(key: str) -> str:
@@ -119,10 +120,14 @@ def fits(space: SearchSpace, parameters: Mapping[str, Any]) -> bool:
     """Whether a trial's values lie in ``space`` (bounds, values, constraints); values of
     parameters ``space`` does not have are ignored."""
     try:
-        space.validate({n: parameters[n] for n in space.names if n in parameters})
+        values = space.validate({n: parameters[n] for n in space.names if n in parameters},
+                                check_constraints=False)
+        for c in space.constraints:
+            c.check(values)
+        # a predicate not given again (axnb.load without it) cannot say: taken as fitting
+        return all(p.satisfied(values) for p in space.predicates if p.func is not None)
     except (ValueError, KeyError):
         return False
-    return True
 
 
 def record(
@@ -132,7 +137,7 @@ def record(
     """The file's record of a change made at ``revision`` with ``trials`` trials."""
     return {"revision": revision, "at": at, "by": by, "reason": reason, "what": plan.what,
             "trials": trials, "parameters": old.to_dicts(),
-            "constraints": [c.text for c in old.constraints], "defaults": plan.defaults}
+            "constraints": old.constraint_texts, "defaults": plan.defaults}
 
 
 def earlier_spaces(revisions: Iterable[Mapping[str, Any]]) -> list[SearchSpace]:

@@ -523,10 +523,12 @@ def _coerce_values(values: Any, value_type: str | None, name: str) -> tuple[Valu
 
 @dataclass
 class SearchSpace:
-    """The ordered parameters of an experiment and its linear constraints."""
+    """The ordered parameters of an experiment, its linear constraints and its Python
+    predicate constraints (``axnb.predicates``)."""
 
     parameters: list[Parameter]
     constraints: list[Any] = field(default_factory=list)
+    predicates: list[Any] = field(default_factory=list)
 
     def __post_init__(self) -> None:
         seen: set[str] = set()
@@ -547,7 +549,9 @@ class SearchSpace:
     def build(
         cls, parameters: Iterable[Parameter | Mapping[str, Any]], constraints: Iterable[Any] = ()
     ) -> SearchSpace:
-        """Parse parameters (objects or Ax dicts) and constraint strings into a space."""
+        """Parse parameters (objects or Ax dicts) and constraints (linear strings, Python
+        predicates, or a file's records of them) into a space."""
+        from axnb import predicates
         from axnb.constraints import parse_constraint
 
         if isinstance(parameters, (str, bytes, Mapping)) or not isinstance(parameters, Iterable):
@@ -555,10 +559,23 @@ class SearchSpace:
                 "parameters must be a list of axnb.Range/Int/Choice/Fixed or Ax-style dicts."
             )
         space = cls([parse_parameter(p) for p in parameters])
-        if isinstance(constraints, str):
+        if isinstance(constraints, str) or callable(constraints):
             constraints = [constraints]
-        space.constraints = [parse_constraint(c, space) for c in constraints or ()]
+        given = list(constraints or ())
+        space.constraints = [parse_constraint(c, space) for c in given
+                             if not predicates.is_predicate_spec(c)]
+        space.predicates = [predicates.make(c) for c in given if predicates.is_predicate_spec(c)]
         return space
+
+    @property
+    def constraint_texts(self) -> list[Any]:
+        """The constraints as the file records them: linear strings, then predicates'
+        ``{"predicate": name, "source": text}``."""
+        return [c.text for c in self.constraints] + [p.text for p in self.predicates]
+
+    def all_constraints(self) -> list[Any]:
+        """The constraint objects, linear then predicates (what ``build`` takes back)."""
+        return [*self.constraints, *self.predicates]
 
     @property
     def names(self) -> list[str]:
@@ -614,6 +631,8 @@ class SearchSpace:
         if check_constraints and not partial:
             for c in self.constraints:
                 c.check(out)
+            for predicate in self.predicates:
+                predicate.check(out)
         return out
 
     def to_dicts(self) -> list[dict[str, Any]]:

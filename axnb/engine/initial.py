@@ -8,6 +8,7 @@
   even spread).
 * Equality constraints or a thin polytope: hit-and-run sampling of the polytope
   (``botorch.utils.sampling.HitAndRunPolytopeSampler``), seeded by (seed, position).
+* Python predicates (``axnb.predicates``): rejection, on top of the above.
 
 Discrete columns take ``floor(u * k)`` of the uniform coordinate (every value an equal share);
 pinned columns are overwritten; every row is passed through ``Repairer.repair`` so integer
@@ -79,6 +80,10 @@ def _space_filling(
     pins = pins or {}
     d = encoder.d
     uc = repairer.uc
+    if uc.empty and repairer.predicates:
+        rows = _sobol_rejection(encoder, repairer, n, seed, position, pins, strict=True)
+        assert rows is not None  # strict: raises rather than give up
+        return rows
     if uc.empty:
         rows = encoder.from_cube(sobol(d, seed, position, n))
         for j, v in pins.items():
@@ -94,8 +99,11 @@ def _space_filling(
 
 def _sobol_rejection(
     encoder: Encoder, repairer: Repairer, n: int, seed: int, position: int,
-    pins: dict[int, float],
+    pins: dict[int, float], strict: bool = False,
 ) -> np.ndarray | None:
+    """The feasible subsequence of the Sobol sequence, from its ``position``-th point; None
+    when too few points pass the linear constraints (sample the polytope instead). With
+    ``strict`` (only Python predicates), too few feasible points is an ``InfeasibleError``."""
     feasible: list[np.ndarray] = []
     need = position + n
     for chunk in range(_MAX_CHUNKS):
@@ -105,15 +113,21 @@ def _sobol_rejection(
         ok = repairer.uc.satisfied(U, tol=-1e-9)
         if chunk == 0 and ok.mean() < MIN_ACCEPTANCE:
             return None
+        if repairer.predicates:
+            ok &= repairer.ok_rows(U)
         feasible.extend(U[ok])
         if len(feasible) >= need + 4 * n:
             break
-    out = []
-    for row in feasible[position:]:
-        if repairer.ok(row):
-            out.append(row)
-        if len(out) == n:
-            return np.asarray(out)
+    out = [row for row in feasible[position:] if repairer.ok(row)][:n]
+    if len(out) == n:
+        return np.asarray(out)
+    if strict or (repairer.predicates and len(feasible) < need):
+        names = ", ".join(p.label for p in repairer.predicates)
+        raise InfeasibleError(
+            f"The constraint(s) {names} allow {len(feasible)} of "
+            f"{_CHUNK * (chunk + 1)} sampled points; {need} are needed. Relax them, or "
+            f"record points you chose with exp.attach(params)."
+        )
     return None
 
 

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import itertools
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -27,6 +28,7 @@ from axnb.engine.encoding import CONTINUOUS, Encoder
 
 if TYPE_CHECKING:
     from axnb.constraints import LinearConstraint
+    from axnb.predicates import Predicate
 
 #: Decoded suggestions must satisfy constraints to this relative tolerance (contract: 1e-6).
 CHECK_TOL = 1e-8
@@ -137,20 +139,46 @@ def is_feasible_lp(uc: UnitConstraints) -> bool:
 
 
 class Repairer:
-    """Makes encoded rows valid: allowed discrete values and every raw linear constraint.
+    """Makes encoded rows valid: allowed discrete values and every raw linear constraint;
+    checks the Python predicates too (``ok``), which no projection can repair.
 
-    >>> # rep = Repairer(encoder, space.constraints); row = rep.repair(row, pins={})
+    >>> # rep = Repairer(encoder, space.constraints, space.predicates)
+    >>> # row = rep.repair(row, pins={})
     """
 
-    def __init__(self, encoder: Encoder, constraints: list[LinearConstraint]) -> None:
+    def __init__(
+        self, encoder: Encoder, constraints: list[LinearConstraint],
+        predicates: Sequence[Predicate] = (),
+    ) -> None:
         self.encoder = encoder
         self.constraints = list(constraints)
+        self.predicates = list(predicates)
         self.uc = unit_constraints(encoder, self.constraints)
+        #: Rows ``ok`` checked and rows a predicate rejected (the cost of rejection).
+        self.checked = self.rejected = 0
+
+    @property
+    def unconstrained(self) -> bool:
+        """No linear constraint and no predicate: every snapped row is valid."""
+        return not self.constraints and not self.predicates
 
     def ok(self, row: np.ndarray) -> bool:
-        """Decoded parameters satisfy every raw constraint to ``CHECK_TOL``."""
+        """Decoded parameters satisfy every raw constraint to ``CHECK_TOL`` and every
+        predicate."""
         params = self.encoder.decode(row)
-        return all(c.satisfied(params, tol=CHECK_TOL) for c in self.constraints)
+        if not all(c.satisfied(params, tol=CHECK_TOL) for c in self.constraints):
+            return False
+        if not self.predicates:
+            return True
+        self.checked += 1
+        if all(p.satisfied(params) for p in self.predicates):
+            return True
+        self.rejected += 1
+        return False
+
+    def ok_rows(self, rows: np.ndarray) -> np.ndarray:
+        """``ok`` of each row (a boolean mask)."""
+        return np.fromiter((self.ok(r) for r in rows), dtype=bool, count=len(rows))
 
     def repair(self, row: np.ndarray, pins: dict[int, float] | None = None) -> np.ndarray | None:
         """A valid row near ``row`` with ``pins`` honoured, or None when none was found."""
@@ -158,8 +186,10 @@ class Repairer:
         row = self.encoder.snap(row)
         for j, v in pins.items():
             row[j] = v
-        if not self.constraints or self.ok(row):
+        if self.unconstrained or self.ok(row):
             return row
+        if not self.constraints:  # only predicates: nothing to move towards
+            return None
         involved = self.uc.involved - set(pins)
         cols = self.encoder.columns
         int_cols = sorted(j for j in involved if cols[j].is_integer)
