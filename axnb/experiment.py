@@ -34,6 +34,7 @@ from axnb.errors import (
     ConflictError,
     ConstraintError,
     CorruptFileError,
+    InvalidParameterError,
     TrialError,
 )
 from axnb.filecheck import TrialCheck
@@ -227,6 +228,7 @@ class Experiment:
         if fixed:
             checked = self.space.validate(fixed, partial=True, check_constraints=False)
             pinned = {k: checked[k] for k in fixed}
+            _check_pins_active(self.space, pinned)
         self.engine.check_distinct(count, pinned)  # n distinct trials, or a clear error
         added = self._suggest(count, pinned)
         return added[0] if n is None else added
@@ -1552,6 +1554,20 @@ def _changed_since(path: Path, data: Mapping[str, Any], differences: list[str]) 
         f"parameters in this cell. To start a new experiment: use another name or path=, or "
         f"pass overwrite=True (the old one is kept as a backup, <file>.bak-<time>)."
     )
+
+
+def _check_pins_active(space: SearchSpace, pinned: Mapping[str, Value]) -> None:
+    """A pinned conditional parameter needs its parents pinned so that it is active (else the
+    suggestion could leave it out)."""
+    active = space.active(pinned)
+    for name in pinned:
+        if name not in active:
+            raise InvalidParameterError(
+                f"fixed= pins '{name}', which is active only sometimes "
+                f"({space._condition(name, pinned)}): pin its parent(s) too, e.g. "
+                f"fixed={{{', '.join(f'{k!r}: {v[0]!r}' for k, v in space[name].when or ())}, "
+                f"'{name}': ...}}."
+            )
 
 
 def _amended(change: Change, index: int) -> str:

@@ -79,7 +79,7 @@ class TrialCheck:
         self.path = path
         self.space = _check_config(config, path)
         self.required = frozenset(p.name for p in self.space.parameters
-                                  if not isinstance(p, Fixed))
+                                  if not isinstance(p, Fixed) and not p.when)
         self._fast = {p.name: _fast_check(p) for p in self.space.parameters}
         self._spaces = [self.space, *reversed(earlier_spaces(revisions))]
         self._known = {n for space in self._spaces for n in space.names}

@@ -9,10 +9,16 @@ Ax-style dicts are accepted wherever a parameter is, and they are also the stora
     >>> parse_parameter({"name": "n", "type": "range", "bounds": [1, 8], "value_type": "int"})
     Int(name='n', low=1, high=8, log=False)
 
-The search space is the ordered list of parameters plus the linear constraints; it validates a
-whole parameterization (names, bounds, constraints) and fills in fixed values. Conditional
-parameters and callable constraints belong here too, when they come: ``SearchSpace.validate`` is
-the single place that decides whether a parameterization is valid.
+The search space is the ordered list of parameters plus the constraints; it validates a
+whole parameterization (names, bounds, which parameters are active, constraints) and fills in
+fixed values: ``SearchSpace.validate`` is the single place that decides whether a
+parameterization is valid.
+
+Hierarchical parameters: ``when={"model": "svm"}`` makes a parameter active only when the
+named parameters take one of the given values (several names: all must match; a list:
+any of its values). A parameter whose parent is inactive is inactive too. An inactive
+parameter is absent from a parameterization; the models see it at a constant
+(``SearchSpace.impute``).
 """
 
 from __future__ import annotations
@@ -20,7 +26,7 @@ from __future__ import annotations
 import math
 import numbers
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, ClassVar
 
 from axnb.errors import InvalidParameterError
@@ -30,7 +36,10 @@ Value = float | int | str | bool
 _AX_KEYS = {
     "name", "type", "bounds", "value_type", "log_scale", "values", "is_ordered", "value",
     "is_fidelity", "target_value", "digits", "sort_values", "is_task", "parameter_type",
+    "when", "dependents",
 }
+#: ``Parameter.when`` once checked: ``((parent, (allowed values...)), ...)``.
+When = tuple[tuple[str, tuple[Any, ...]], ...]
 
 
 def plain(value: Any) -> Any:
@@ -121,6 +130,8 @@ class Parameter:
 
     name: str
     kind: ClassVar[str] = ""
+    #: Active only when these parameters take these values (see the module doc).
+    when: Any = field(default=None, kw_only=True, repr=False)
 
     @property
     def is_numeric(self) -> bool:
@@ -134,6 +145,11 @@ class Parameter:
     def to_dict(self) -> dict[str, Any]:
         """Ax-style dict (also axnb's storage format)."""
         raise NotImplementedError
+
+    def _with_when(self, d: dict[str, Any]) -> dict[str, Any]:
+        if self.when:
+            d["when"] = {k: list(v) for k, v in self.when}
+        return d
 
 
 @dataclass(frozen=True)
@@ -151,6 +167,7 @@ class Range(Parameter):
 
     def __post_init__(self) -> None:
         _check_name(self.name)
+        _check_when(self)
         log = _check_flag(self.log, self.name, "log")
         _check_bounds(self.name, self.low, self.high, log)
         object.__setattr__(self, "low", float(plain(self.low)))
@@ -185,8 +202,9 @@ class Range(Parameter):
         return min(max(_from_unit(u, self.low, self.high, self.log), self.low), self.high)
 
     def to_dict(self) -> dict[str, Any]:
-        return {"name": self.name, "type": "range", "bounds": [self.low, self.high],
-                "value_type": "float", "log_scale": self.log}
+        return self._with_when({"name": self.name, "type": "range",
+                                "bounds": [self.low, self.high], "value_type": "float",
+                                "log_scale": self.log})
 
 
 @dataclass(frozen=True)
@@ -204,6 +222,7 @@ class Int(Parameter):
 
     def __post_init__(self) -> None:
         _check_name(self.name)
+        _check_when(self)
         log = _check_flag(self.log, self.name, "log")
         for label, bound in (("low", self.low), ("high", self.high)):
             bound = plain(bound)
@@ -245,8 +264,9 @@ class Int(Parameter):
         return int(min(max(round(raw), self.low), self.high))
 
     def to_dict(self) -> dict[str, Any]:
-        return {"name": self.name, "type": "range", "bounds": [self.low, self.high],
-                "value_type": "int", "log_scale": self.log}
+        return self._with_when({"name": self.name, "type": "range",
+                                "bounds": [self.low, self.high], "value_type": "int",
+                                "log_scale": self.log})
 
 
 @dataclass(frozen=True)
@@ -268,6 +288,7 @@ class Choice(Parameter):
 
     def __post_init__(self) -> None:
         _check_name(self.name)
+        _check_when(self)
         if isinstance(self.values, (str, bytes)) or not isinstance(self.values, Iterable):
             raise InvalidParameterError(
                 f"Choice parameter '{self.name}' needs a list of values, got {self.values!r}."
@@ -352,8 +373,9 @@ class Choice(Parameter):
         return self.values[int(i)]
 
     def to_dict(self) -> dict[str, Any]:
-        return {"name": self.name, "type": "choice", "values": list(self.values),
-                "value_type": self.value_type, "is_ordered": self.ordered}
+        return self._with_when({"name": self.name, "type": "choice",
+                                "values": list(self.values), "value_type": self.value_type,
+                                "is_ordered": self.ordered})
 
 
 @dataclass(frozen=True)
@@ -369,6 +391,7 @@ class Fixed(Parameter):
 
     def __post_init__(self) -> None:
         _check_name(self.name)
+        _check_when(self)
         value = plain(self.value)
         _value_type(value, self.name)
         if _is_number(value) and not is_finite_number(value):
@@ -393,7 +416,42 @@ class Fixed(Parameter):
         return self.value
 
     def to_dict(self) -> dict[str, Any]:
-        return {"name": self.name, "type": "fixed", "value": self.value}
+        return self._with_when({"name": self.name, "type": "fixed", "value": self.value})
+
+
+def _check_when(p: Parameter) -> None:
+    """Normalize ``p.when`` to ``((parent, (values...)), ...)`` sorted by parent (None or
+    empty: always active)."""
+    when = p.when
+    if not when:
+        object.__setattr__(p, "when", None)
+        return
+    if isinstance(when, tuple) and all(isinstance(w, tuple) and len(w) == 2 for w in when):
+        when = {k: v for k, v in when}
+    if not isinstance(when, Mapping):
+        raise InvalidParameterError(
+            f"Parameter '{p.name}': when= must be a dict of parent -> value (or list of "
+            f"values), e.g. when={{'model': 'svm'}}; got {short_repr(when)}."
+        )
+    out = []
+    for parent, values in when.items():
+        parent = plain(parent)
+        if not isinstance(parent, str) or parent == p.name:
+            raise InvalidParameterError(
+                f"Parameter '{p.name}': when= names {short_repr(parent)}; name another "
+                f"parameter of the experiment."
+            )
+        if isinstance(values, (list, tuple, set, frozenset)):
+            values = tuple(plain(v) for v in values)
+        else:
+            values = (plain(values),)
+        if not values:
+            raise InvalidParameterError(
+                f"Parameter '{p.name}': when={{'{parent}': []}} allows no value, so it would "
+                f"never be active; give at least one value."
+            )
+        out.append((parent, values))
+    object.__setattr__(p, "when", tuple(sorted(out, key=lambda w: w[0])))
 
 
 def _value_type(value: Any, name: str) -> str:
@@ -465,12 +523,6 @@ def parse_parameter(spec: Parameter | Mapping[str, Any]) -> Parameter:
         )
     name = _check_name(spec.get("name"))
     unknown = set(spec) - _AX_KEYS
-    if "dependents" in unknown:
-        raise InvalidParameterError(
-            f"Parameter '{name}' has 'dependents': conditional (hierarchical) parameters are "
-            f"not supported yet. Flatten the space: include every sub-parameter and ignore the "
-            f"ones that do not apply in your evaluation function."
-        )
     if unknown:
         raise InvalidParameterError(
             f"Parameter '{name}' has unknown keys {sorted(unknown)}; accepted keys are "
@@ -478,6 +530,7 @@ def parse_parameter(spec: Parameter | Mapping[str, Any]) -> Parameter:
         )
     kind = spec.get("type")
     value_type = spec.get("value_type")
+    when = spec.get("when")
     if kind == "range":
         bounds = spec.get("bounds")
         if not isinstance(bounds, Sequence) or isinstance(bounds, str) or len(bounds) != 2:
@@ -486,12 +539,12 @@ def parse_parameter(spec: Parameter | Mapping[str, Any]) -> Parameter:
             )
         log = _check_flag(spec.get("log_scale", False), name, "log_scale")
         if value_type == "int":
-            return Int(name, bounds[0], bounds[1], log=log)
+            return Int(name, bounds[0], bounds[1], log=log, when=when)
         if value_type not in (None, "float"):
             raise InvalidParameterError(
                 f"Range parameter '{name}' has value_type {value_type!r}: use 'float' or 'int'."
             )
-        return Range(name, bounds[0], bounds[1], log=log)
+        return Range(name, bounds[0], bounds[1], log=log, when=when)
     if kind == "choice":
         values = spec.get("values")
         if values is None:
@@ -499,14 +552,69 @@ def parse_parameter(spec: Parameter | Mapping[str, Any]) -> Parameter:
         ordered = spec.get("is_ordered")
         if ordered is not None:
             ordered = _check_flag(ordered, name, "is_ordered")
-        return Choice(name, _coerce_values(values, value_type, name), ordered)
+        return Choice(name, _coerce_values(values, value_type, name), ordered, when=when)
     if kind == "fixed":
         if "value" not in spec:
             raise InvalidParameterError(f"Fixed parameter '{name}' needs 'value'.")
-        return Fixed(name, spec["value"])
+        return Fixed(name, spec["value"], when=when)
     raise InvalidParameterError(
         f"Parameter '{name}' has type {kind!r}: use 'range', 'choice' or 'fixed'."
     )
+
+
+_ABSENT = object()
+
+
+def _value_in(value: Any, allowed: tuple[Any, ...]) -> bool:
+    return any(type(v) is type(value) and v == value for v in allowed)
+
+
+def _placeholder(p: Parameter) -> Value:
+    """The constant an inactive parameter takes for the models."""
+    if isinstance(p, (Range, Int)):
+        return p.low
+    if isinstance(p, Choice):
+        return p.values[0]
+    if isinstance(p, Fixed):
+        return p.value
+    raise TypeError(p)  # pragma: no cover
+
+
+def _without_dependents(spec: Any) -> Any:
+    if isinstance(spec, Mapping) and "dependents" in spec:
+        return {k: v for k, v in spec.items() if k != "dependents"}
+    return spec
+
+
+def _with_dependents(parsed: list[Parameter], specs: Iterable[Any]) -> list[Parameter]:
+    """Ax's ``"dependents": {value: [child, ...]}`` on a parent, as ``when`` on each child."""
+    extra: dict[str, dict[str, list[Any]]] = {}
+    for spec, parent in zip(specs, parsed):
+        deps = spec.get("dependents") if isinstance(spec, Mapping) else None
+        if deps is None:
+            continue
+        if not isinstance(deps, Mapping):
+            raise InvalidParameterError(
+                f"Parameter '{parent.name}': 'dependents' must map a value to a list of "
+                f"parameter names, got {short_repr(deps)}."
+            )
+        for value, children in deps.items():
+            value = parent.validate(value) if not isinstance(parent, Range) else value
+            for child in [children] if isinstance(children, str) else children:
+                extra.setdefault(child, {}).setdefault(parent.name, []).append(value)
+    out = []
+    for p in parsed:
+        if p.name in extra:
+            when = {k: list(v) for k, v in (p.when or ())}
+            for parent, values in extra.pop(p.name).items():
+                when[parent] = [*when.get(parent, []), *values]
+            p = replace(p, when=when)
+        out.append(p)
+    if extra:
+        raise InvalidParameterError(
+            f"'dependents' names {sorted(extra)}, which are not parameters."
+        )
+    return out
 
 
 def _coerce_values(values: Any, value_type: str | None, name: str) -> tuple[Value, ...]:
@@ -544,6 +652,89 @@ class SearchSpace:
             raise InvalidParameterError(
                 "Every parameter is Fixed: add at least one Range, Int or Choice to tune."
             )
+        self._check_hierarchy()
+
+    def _check_hierarchy(self) -> None:
+        """Each ``when`` names a Choice, Int or Fixed parameter and values it can take, and
+        no parameter depends on itself through others."""
+        by_name = {p.name: p for p in self.parameters}
+        for p in self.parameters:
+            for parent, values in p.when or ():
+                q = by_name.get(parent)
+                if q is None:
+                    raise InvalidParameterError(
+                        f"Parameter '{p.name}': when= names '{parent}', which is not a "
+                        f"parameter; the parameters are {self.names}."
+                    )
+                if isinstance(q, Range):
+                    raise InvalidParameterError(
+                        f"Parameter '{p.name}': when= names the Range '{parent}'; a parent "
+                        f"must be a Choice, Int or Fixed parameter (it takes exact values)."
+                    )
+                for v in values:
+                    try:
+                        q.validate(v)
+                    except InvalidParameterError:
+                        raise InvalidParameterError(
+                            f"Parameter '{p.name}': when={{'{parent}': {short_repr(v)}}} is "
+                            f"not a value '{parent}' can take."
+                        ) from None
+        state: dict[str, int] = {}
+
+        def visit(name: str, path: list[str]) -> None:
+            if state.get(name) == 2:
+                return
+            if state.get(name) == 1:
+                cycle = " -> ".join([*path[path.index(name):], name])
+                raise InvalidParameterError(
+                    f"Parameters depend on each other in a circle ({cycle}): when= must form "
+                    f"a tree."
+                )
+            state[name] = 1
+            for parent, _ in by_name[name].when or ():
+                visit(parent, [*path, name])
+            state[name] = 2
+
+        for p in self.parameters:
+            visit(p.name, [])
+
+    @property
+    def conditional(self) -> bool:
+        """Whether some parameter has ``when`` (a hierarchical space)."""
+        return any(p.when for p in self.parameters)
+
+    def active(self, params: Mapping[str, Any]) -> set[str]:
+        """The names of the parameters active under ``params`` (a parent absent from
+        ``params`` counts as not matching)."""
+        by_name = {p.name: p for p in self.parameters}
+        memo: dict[str, bool] = {}
+
+        def is_active(name: str) -> bool:
+            if name not in memo:
+                when = by_name[name].when or ()
+                memo[name] = all(
+                    is_active(parent) and _value_in(params.get(parent, _ABSENT), values)
+                    for parent, values in when
+                )
+            return memo[name]
+
+        return {p.name for p in self.parameters if is_active(p.name)}
+
+    def prune(self, params: Mapping[str, Any]) -> dict[str, Any]:
+        """``params`` without its inactive parameters."""
+        if not self.conditional:
+            return dict(params)
+        keep = self.active(params)
+        return {k: v for k, v in params.items() if k in keep or k not in self}
+
+    def impute(self, params: Mapping[str, Any]) -> dict[str, Any]:
+        """``params`` with every inactive parameter at its constant for the models: the low
+        end of a range, the first value of a choice."""
+        out = dict(params)
+        for p in self.parameters:
+            if p.name not in out and p.when:
+                out[p.name] = _placeholder(p)
+        return out
 
     @classmethod
     def build(
@@ -558,13 +749,25 @@ class SearchSpace:
             raise InvalidParameterError(
                 "parameters must be a list of axnb.Range/Int/Choice/Fixed or Ax-style dicts."
             )
-        space = cls([parse_parameter(p) for p in parameters])
+        space = cls(_with_dependents([parse_parameter(_without_dependents(p))
+                                      for p in parameters], parameters))
         if isinstance(constraints, str) or callable(constraints):
             constraints = [constraints]
         given = list(constraints or ())
         space.constraints = [parse_constraint(c, space) for c in given
                              if not predicates.is_predicate_spec(c)]
         space.predicates = [predicates.make(c) for c in given if predicates.is_predicate_spec(c)]
+        for c in space.constraints:
+            conditional = [n for n in c.coefficients if space[n].when]
+            if conditional:
+                from axnb.errors import ConstraintError
+
+                raise ConstraintError(
+                    f"Constraint '{c.text}' names {conditional}, which are active only "
+                    f"sometimes (when=): a linear constraint must hold for parameters that are "
+                    f"always active. Use a Python predicate instead, e.g. lambda p: "
+                    f"'{conditional[0]}' not in p or ..."
+                )
         return space
 
     @property
@@ -619,21 +822,59 @@ class SearchSpace:
         for p in self.parameters:
             if p.name in params:
                 out[p.name] = p.validate(params[p.name])
-            elif isinstance(p, Fixed):
+            elif isinstance(p, Fixed) and not p.when:
                 out[p.name] = p.value
-            elif not partial:
+            elif not partial and not p.when:
                 missing.append(p.name)
         if missing:
             raise InvalidParameterError(
                 f"Missing value(s) for parameter(s) {missing}: give every parameter that is "
                 f"not Fixed."
             )
+        if self.conditional and not partial:
+            out = self._check_active(out)
         if check_constraints and not partial:
             for c in self.constraints:
                 c.check(out)
             for predicate in self.predicates:
                 predicate.check(out)
         return out
+
+    def _check_active(self, values: dict[str, Value]) -> dict[str, Value]:
+        """``values`` (checked one by one) with the conditional Fixed parameters that are
+        active filled in; raises naming an active parameter missing or an inactive one
+        given."""
+        for p in self.parameters:  # fixed children of active parents, in tree order
+            if isinstance(p, Fixed) and p.when and p.name not in values:
+                values[p.name] = p.value
+        active = self.active(values)
+        for p in self.parameters:
+            if isinstance(p, Fixed) and p.when and p.name not in active:
+                values.pop(p.name, None)
+        given_inactive = [n for n in values if n not in active]
+        if given_inactive:
+            n = given_inactive[0]
+            raise InvalidParameterError(
+                f"Parameter '{n}' is inactive here ({self._condition(n, values)}): leave it "
+                f"out of the parameters."
+            )
+        missing = [p.name for p in self.parameters if p.name in active and p.name not in values]
+        if missing:
+            n = missing[0]
+            raise InvalidParameterError(
+                f"Missing value(s) for parameter(s) {missing}: active here "
+                f"({self._condition(n, values)})."
+            )
+        return {p.name: values[p.name] for p in self.parameters if p.name in values}
+
+    def _condition(self, name: str, values: Mapping[str, Any]) -> str:
+        """Why ``name`` is (in)active, in words."""
+        parts = []
+        for parent, allowed in self[name].when or ():
+            want = allowed[0] if len(allowed) == 1 else list(allowed)
+            have = values.get(parent, "absent")
+            parts.append(f"'{name}' applies when {parent}={want!r}; here {parent}={have!r}")
+        return "; ".join(parts) or f"'{name}' is always active"
 
     def to_dicts(self) -> list[dict[str, Any]]:
         return [p.to_dict() for p in self.parameters]

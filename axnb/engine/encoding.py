@@ -77,6 +77,12 @@ def _column(p: Parameter) -> Column:
     raise TypeError(f"Cannot encode parameter {p!r}")  # pragma: no cover
 
 
+#: The encoded value of an inactive parameter (hierarchical spaces): outside [0, 1], so the
+#: kernel sees trials where a parameter is inactive as far from those where it is active
+#: whatever its value (as SMAC imputes inactive hyperparameters).
+INACTIVE = -1.0
+
+
 class Encoder:
     """Maps parameter dicts to encoded rows (lists / numpy arrays) and back."""
 
@@ -122,8 +128,19 @@ class Encoder:
         return min(max(u, 0.0), 1.0)
 
     def encode(self, params: Mapping[str, Any]) -> list[float]:
-        """Row for a full parameterization (Fixed parameters are ignored)."""
+        """Row for a full parameterization (Fixed parameters are ignored; the columns of
+        parameters inactive in a hierarchical space are ``INACTIVE``)."""
+        if self.space.conditional:
+            return [INACTIVE if c.name not in params and c.param.when
+                    else self.encode_value(c.name, params[c.name]) for c in self.columns]
         return [self.encode_value(c.name, params[c.name]) for c in self.columns]
+
+    def canonical(self, row: np.ndarray) -> np.ndarray:
+        """``row`` with the columns of parameters inactive at it set to their constant (a
+        hierarchical space; otherwise ``row`` itself): one row per distinct point."""
+        if not self.space.conditional:
+            return row
+        return np.asarray(self.encode(self.space.prune(self.decode(row))), dtype=np.float64)
 
     def encode_many(self, rows: Sequence[Mapping[str, Any]]) -> np.ndarray:
         """``(k, d)`` float64 array of encoded parameterizations."""

@@ -170,6 +170,7 @@ class Repairer:
             return False
         if not self.predicates:
             return True
+        params = self.encoder.space.prune(params)
         self.checked += 1
         if all(p.satisfied(params) for p in self.predicates):
             return True
@@ -186,6 +187,7 @@ class Repairer:
         row = self.encoder.snap(row)
         for j, v in pins.items():
             row[j] = v
+        row = self.encoder.canonical(row)
         if self.unconstrained or self.ok(row):
             return row
         if not self.constraints:  # only predicates: nothing to move towards

@@ -309,6 +309,7 @@ class Engine:
         for combo in itertools.product(*(columns[j].values for j in free)):
             row = base.copy()
             row[free] = combo
+            row = self.encoder.canonical(row)  # hierarchical: inactive columns collapse
             if self.repairer.ok(row):
                 out[_key(row)] = row
         return out
@@ -421,7 +422,7 @@ class Engine:
     def _finish(self, rows: Sequence[np.ndarray], source: str) -> list[Suggestion]:
         out = []
         for row in rows:
-            params = self.encoder.decode(row)
+            params = self.space.prune(self.encoder.decode(row))  # hierarchical: active only
             params = self.space.validate(params)  # plain values; constraints checked to 1e-6
             out.append(Suggestion(params, source))
         return out
