@@ -67,7 +67,8 @@ def test_ax_dicts_are_accepted(tmp_path):
         ({"name": "x", "type": "range", "bound": [0, 1]}, "unknown keys"),
         ({"name": "x", "type": "range"}, "bounds"),
         ({"name": "x", "type": "uniform", "bounds": [0, 1]}, "'range', 'choice' or 'fixed'"),
-        ({"name": "x", "type": "choice", "values": ["a", "b"], "dependents": {}}, "hierarchical"),
+        ({"name": "x", "type": "choice", "values": ["a", "b"], "dependents": {"a": ["z"]}},
+         "which are not parameters"),
         ({"name": "x", "type": "fixed"}, "value"),
     ],
 )
