@@ -23,8 +23,9 @@ feature (an open issue); this version writes none of them and refuses a file tha
                                        # save; a new one when overwrite=True starts afresh
       "config": {
         "name": "checkout",
-        "parameters": [{...}],         # Ax-style dicts; planned: "when": {"model": ["svm"]}
-        "constraints": ["x1 + x2 <= 1"],   # planned: {"predicate": name, "source": text}
+        "parameters": [{...}],         # Ax-style dicts; optional "when": {"model": ["svm"]}
+        "constraints": ["x1 + x2 <= 1",    # linear, then Python predicates by name and
+                        {"predicate": "divisible", "source": "def divisible(p): ..."}],
         "objectives": [{"metric": "conversion", "minimize": false}],
         "outcome_constraints": [],
         "seed": 0,

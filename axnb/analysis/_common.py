@@ -166,12 +166,16 @@ BEYOND = 0.15
 
 def why_outside(space: SearchSpace, params: Mapping[str, Any]) -> str | None:
     """Why ``params`` are not in ``space``: the first value out of its parameter's bounds or
-    values, a missing value, or the constraint they violate (None when they fit)."""
+    values, a missing value (of an active parameter, in a hierarchical space), a value of an
+    inactive one, or the constraint they violate (None when they fit)."""
+    on = space.active(params) if space.conditional else set(space.names)
     for p in space.parameters:
         if p.name not in params:
-            if not isinstance(p, Fixed):
+            if not isinstance(p, Fixed) and p.name in on:
                 return f"no value for '{p.name}'"
             continue
+        if p.name not in on:
+            return f"'{p.name}' is given but inactive ({condition(space, [p.name])} does not hold)"
         try:
             p.validate(params[p.name])
         except ValueError as e:
@@ -417,41 +421,85 @@ def predict(fitted: FittedModel, metric: str, X: np.ndarray) -> tuple[np.ndarray
     return np.concatenate(means), np.concatenate(sds)
 
 
+def _middle(p: Parameter) -> Value:
+    """The value a parameter is held at without any trial: the middle of its range, the
+    middle value of an ordered choice, the first of an unordered one."""
+    if isinstance(p, Fixed):
+        return p.value
+    if isinstance(p, Choice):
+        return p.values[0] if not p.ordered else p.values[len(p.values) // 2]
+    return p.from_unit(0.5)  # type: ignore[attr-defined]
+
+
 def default_slice(
-    exp: Experiment, trials: Sequence[Trial], slice_values: Mapping[str, Any] | None
+    exp: Experiment,
+    trials: Sequence[Trial],
+    slice_values: Mapping[str, Any] | None,
+    active: Sequence[str] = (),
 ) -> dict[str, Value]:
     """A full parameterization to hold the other parameters at.
 
     The best point's values (for several objectives, the engine's balanced Pareto point);
     with no completed trial, the middle of each parameter's range. ``slice_values``
     overrides some or all of them.
+
+    In a hierarchical space the result holds only active parameters and makes every
+    parameter of ``active`` (the plotted ones) active: the best point when it does, else the
+    observed best trial where they are all active (``best_where_active``), else the best
+    point with the parents switched to values that activate them. A parameter that the
+    values make active but that has no value yet takes its value from the best trial where
+    it is active (``complete``).
+    Raises ``ValueError`` when ``slice_values`` make a parameter of ``active`` inactive, or
+    give a value to a parameter that is inactive at the values held.
     """
+    if slice_values and not isinstance(slice_values, Mapping):
+        raise ValueError(
+            f"slice_values must be a dict of parameter -> value, got {slice_values!r}."
+        )
+    space = exp.space
     base: dict[str, Value] | None = None
     best = best_point(exp, trials)
     if best is not None:  # without the values of parameters no longer in the space
-        base = {k: v for k, v in best.items() if k in exp.space}
+        base = {k: v for k, v in best.items() if k in space}
+    if space.conditional:
+        if base is None:
+            base = {p.name: _middle(p) for p in space.parameters}
+        if not set(active) <= space.active(base):
+            found = best_where_active(exp, trials, active)
+            if found is not None:
+                base = found
+            else:  # no such trial yet: switch the parents over
+                for parent, values in (requirements(space, active) or {}).items():
+                    if not _same(base.get(parent), values):
+                        base[parent] = values[0]
     if base is None:
-        base = {}
-        for p in exp.space.parameters:
-            if isinstance(p, Fixed):
-                base[p.name] = p.value
-            elif isinstance(p, Choice):
-                base[p.name] = p.values[0] if not p.ordered else p.values[len(p.values) // 2]
-            else:
-                base[p.name] = p.from_unit(0.5)  # type: ignore[attr-defined]
+        base = {p.name: _middle(p) for p in space.parameters}
     if slice_values:
-        if not isinstance(slice_values, Mapping):
-            raise ValueError(
-                f"slice_values must be a dict of parameter -> value, got {slice_values!r}."
-            )
-        unknown = [k for k in slice_values if k not in exp.space]
+        unknown = [k for k in slice_values if k not in space]
         if unknown:
             raise ValueError(
                 f"slice_values names unknown parameter(s) {unknown}; the parameters are "
-                f"{exp.space.names}."
+                f"{space.names}."
             )
         for k, v in slice_values.items():
-            base[k] = exp.space[k].validate(v)
+            base[k] = space[k].validate(v)
+    if not space.conditional:
+        return base
+    base = complete(exp, trials, base)
+    off = [n for n in active if n not in base]
+    if off:
+        raise ValueError(
+            f"slice_values make '{off[0]}' inactive ({condition(space, [off[0]])} does not "
+            f"hold): hold its parents at values where it is active, or leave them out of "
+            f"slice_values."
+        )
+    unused = [k for k in slice_values or {} if k not in base]
+    if unused:
+        raise ValueError(
+            f"slice_values gives '{unused[0]}', which is inactive at the values held "
+            f"({condition(space, [unused[0]])} does not hold): add its parents' values to "
+            f"slice_values, or leave it out."
+        )
     return base
 
 
@@ -464,6 +512,153 @@ def best_point(exp: Experiment, trials: Sequence[Trial]) -> dict[str, Value] | N
         except Exception:
             found = None
     return None if found is None else dict(found[0])
+
+
+# --------------------------------------------------------------------- hierarchical spaces
+def where_active(trials: Sequence[Trial], names: Sequence[str]) -> list[Trial]:
+    """The trials where every parameter of ``names`` is active (has a value)."""
+    return [t for t in trials if all(n in t.parameters for n in names)]
+
+
+def _same(value: Any, allowed: Sequence[Any]) -> bool:
+    return any(type(v) is type(value) and v == value for v in allowed)
+
+
+def requirements(space: SearchSpace, names: Sequence[str]) -> dict[str, tuple[Any, ...]] | None:
+    """The parent values under which every parameter of ``names`` is active: parent ->
+    allowed values (the conditions of their ancestors included, intersected); ``{}`` when
+    they are always active, None when no values make them active together."""
+    out: dict[str, tuple[Any, ...]] = {}
+    todo, seen = list(names), set()
+    while todo:
+        name = todo.pop()
+        if name in seen:
+            continue
+        seen.add(name)
+        for parent, values in space[name].when or ():
+            if parent in out:
+                values = tuple(v for v in out[parent] if _same(v, values))
+                if not values:
+                    return None
+            out[parent] = values
+            todo.append(parent)
+    return {p.name: out[p.name] for p in space.parameters if p.name in out}
+
+
+def _wanted(parent: str, values: Sequence[Any]) -> str:
+    if len(values) == 1:
+        return f"{parent} = {fmt(values[0])}"
+    return f"{parent} in [{', '.join(fmt(v) for v in values)}]"
+
+
+def condition(space: SearchSpace, names: Sequence[str]) -> str:
+    """When the parameters of ``names`` are active, in words: ``model = 'svm'`` (ancestors'
+    conditions included; empty when always active)."""
+    req = requirements(space, names) or {}
+    return ", ".join(_wanted(k, v) for k, v in req.items())
+
+
+def active_note(space: SearchSpace, names: Sequence[str]) -> str | None:
+    """``trials where C is active (model = 'svm')`` for conditional ``names`` (None when
+    they are always active): what the observed points of a plot are."""
+    cond = condition(space, names)
+    if not cond:
+        return None
+    which = [n for n in names if requirements(space, [n])]
+    verb = "is" if len(which) == 1 else "are"
+    return f"trials where {' and '.join(which)} {verb} active ({cond})"
+
+
+def never_together(space: SearchSpace, names: Sequence[str]) -> str | None:
+    """Why the parameters of ``names`` can never be active at the same time (None when
+    they can)."""
+    if requirements(space, names) is not None:
+        return None
+    why = "; ".join(f"{n} applies when {condition(space, [n]) or 'always'}" for n in names)
+    return (f"{' and '.join(names)} are never active together ({why}), so there is no model "
+            f"over both: plot each with exp.plot.slice, or pick parameters that can be active "
+            f"at the same time.")
+
+
+def best_where_active(
+    exp: Experiment, trials: Sequence[Trial], names: Sequence[str]
+) -> dict[str, Value] | None:
+    """Parameters of the observed best trial where every parameter of ``names`` is active
+    (outcome constraints and several objectives as ``exp.best``), None when there is none."""
+    from axnb.engine.results import observed_best
+
+    subset = where_active([t for t in trials if not t.outside], names)
+    try:
+        found = observed_best(exp.engine.problem, subset)
+    except Exception:
+        found = None
+    if found is None:
+        return None
+    return {k: v for k, v in found[0].items() if k in exp.space}
+
+
+def complete(
+    exp: Experiment, trials: Sequence[Trial], values: Mapping[str, Any],
+    fallback: dict[str, Value] | None = None,
+) -> dict[str, Value]:
+    """``values`` as a valid point of a hierarchical space: inactive parameters left out, an
+    active one without a value given that of the best trial where it is active (the middle of
+    its range when there is none). ``fallback`` caches those values between calls."""
+    space = exp.space
+    out = dict(values)
+    cache = {} if fallback is None else fallback
+    for _ in range(len(space.parameters) + 1):  # each pass activates one more level
+        on = space.active(out)
+        missing = [p for p in space.parameters if p.name in on and p.name not in out]
+        if not missing:
+            break
+        for p in missing:
+            if p.name not in cache:
+                found = best_where_active(exp, trials, [p.name])
+                cache[p.name] = found[p.name] if found else _middle(p)
+            out[p.name] = cache[p.name]
+    on = space.active(out)
+    return {p.name: out[p.name] for p in space.parameters if p.name in on and p.name in out}
+
+
+def is_parent(space: SearchSpace, name: str) -> bool:
+    """Whether some parameter's ``when`` names ``name``."""
+    return any(parent == name for p in space.parameters for parent, _ in p.when or ())
+
+
+def point_rows(
+    exp: Experiment, trials: Sequence[Trial], fitted: FittedModel, base: Mapping[str, Value],
+    axes: Sequence[tuple[str, Axis]],
+) -> tuple[np.ndarray, np.ndarray, dict[str, Value]]:
+    """``grid_rows`` for a hierarchical space where a plotted parameter is a parent: each
+    point is ``base`` with the axes' values, completed (``complete``) so that the parameters
+    it activates have values and the others are inactive. Returns the rows, a mask of the
+    points where a plotted parameter is inactive (to blank), and every value held at some
+    other point."""
+    names = [n for n, _ in axes]
+    if len(axes) == 1:
+        (_, ax), = axes
+        points = [{names[0]: v} for v in ax.values]
+        units = [(u,) for u in ax.units]
+    else:
+        (_, ax), (_, ay) = axes
+        points = [{names[0]: vx, names[1]: vy} for vy in ay.values for vx in ax.values]
+        units = [(ux, uy) for uy in ay.units for ux in ax.units]
+    cache: dict[str, Value] = {}
+    held: dict[str, Value] = {}
+    rows, off = [], []
+    for point, us in zip(points, units):
+        full = complete(exp, trials, {**base, **point}, cache)
+        row = fitted.encode(full)
+        for name, u in zip(names, us):
+            if name in full:
+                row[fitted.encoder.index[name]] = u
+        rows.append(row)
+        off.append(any(n not in full for n in names))
+        if not off[-1]:  # what the drawn points hold
+            held.update({k: v for k, v in full.items() if k not in names and k not in held})
+    held = {p.name: held[p.name] for p in exp.space.parameters if p.name in held}
+    return np.asarray(rows, dtype=np.float64), np.asarray(off, dtype=bool), held
 
 
 # --------------------------------------------------------------------- axes

@@ -9,6 +9,14 @@ earlier result. Trials outside the search space since ``exp.change_parameters`` 
 hollow diamonds when both their values can be placed on the axes (a value beyond the new
 bounds is drawn beyond them, over a grey band: ``axnb.analysis._common.place``).
 
+Hierarchical spaces (``when=``): the observed points are the trials where both parameters are
+active, and the other parameters are held at values that make both active (the best point's
+when it does, else the best trial's where both are active; inactive ones left out); the
+subtitle says so (``rec.condition``: "trials where C is active (model = 'svm')"). When one
+axis is a parent of the other (``model`` and ``C``), the cells where the other is inactive
+are blank (``rec.inactive``). Two parameters that are never active together give an empty
+figure whose note says why (no exception).
+
     >>> rec = compute_contour(exp, "x1", "x2")                # doctest: +SKIP
     >>> rec.mean.shape == (len(rec.y.values), len(rec.x.values))   # doctest: +SKIP
     >>> draw_contour(rec).show()                              # doctest: +SKIP
@@ -45,12 +53,14 @@ import numpy as np
 from axnb.analysis._common import (
     Axis,
     Points,
+    active_note,
     add_note,
     axis_for,
     axis_layout,
     axis_range,
     base_layout,
     best_point,
+    best_where_active,
     beyond_shapes,
     categories,
     coord,
@@ -61,13 +71,18 @@ from axnb.analysis._common import (
     fitted_model,
     grid_rows,
     hover_text,
+    is_parent,
+    never_together,
     observed,
     outside_constraints,
     outside_trace,
     placed_points,
+    point_rows,
     predict,
+    requirements,
     resolve_metric,
     tunable_parameter,
+    where_active,
 )
 from axnb.space import Value
 
@@ -86,13 +101,18 @@ class ContourRecord:
     ``mean`` and ``sd`` are ``(len(y.values), len(x.values))`` arrays (rows follow ``y``),
     None without a model (then ``note`` says why). ``px``, ``py`` are the plot coordinates of
     the observed points, ``values`` their observed means, ``trial_index`` their trials.
-    ``best`` is the best point's ``(x, y)`` coordinates, ``slice`` the values the other
-    parameters are held at. ``outside`` (same shape as ``mean``; None without parameter
-    constraints) marks the cells that violate a linear parameter constraint: their ``mean``
-    and ``sd`` are NaN, drawn blank. ``excluded``: the trials left out with ``exp.exclude``
-    (their ``x``, ``y`` coordinates), which neither the model nor ``best`` use;
+    ``best`` is the best point's ``(x, y)`` coordinates (in a hierarchical space where it
+    leaves ``x`` or ``y`` inactive: the best trial's where both are active), ``slice`` the
+    values the other parameters are held at. ``outside`` (same shape as ``mean``; None
+    without parameter constraints) marks the cells that violate a linear parameter
+    constraint: their ``mean`` and ``sd`` are NaN, drawn blank. ``excluded``: the trials
+    left out with ``exp.exclude`` (their ``x``, ``y`` coordinates), which neither the model
+    nor ``best`` use;
     ``outside_space``: the trials outside the search space (``x``, ``y`` coordinates, maybe
-    beyond the bounds), neither.
+    beyond the bounds), neither. Hierarchical spaces: ``inactive`` (like ``outside``) marks
+    the cells where ``x`` or ``y`` is inactive, blank; ``condition`` says which trials the
+    points are and which held values apply only where active (None when nothing is
+    conditional).
     """
 
     metric: str
@@ -112,6 +132,8 @@ class ContourRecord:
     outside: np.ndarray | None = None
     excluded: Points = field(default_factory=Points.empty)
     outside_space: Points = field(default_factory=Points.empty)
+    inactive: np.ndarray | None = None
+    condition: str | None = None
 
 
 def compute_contour(
@@ -143,24 +165,48 @@ def compute_contour(
     if isinstance(grid, bool) or not isinstance(grid, int) or grid < 2:
         raise ValueError(f"grid must be an integer >= 2, got {grid!r}.")
     metric = resolve_metric(exp, metric, trials)
-    base = default_slice(exp, trials, slice_values)
     ax_x, ax_y = axis_for(px_param, grid), axis_for(py_param, grid)
+    space = exp.space
+    never = never_together(space, [x, y])
+    if never:
+        return ContourRecord(
+            metric=metric, minimize=direction(exp, metric), x=ax_x, y=ax_y, mean=None,
+            sd=None, px=[], py=[], values=np.zeros(0), trial_index=np.zeros(0, dtype=int),
+            hover=[], best=None, slice={}, note=never,
+        )
+    base = default_slice(exp, trials, slice_values, active=[x, y])
+    held = {k: v for k, v in base.items() if k not in (x, y)}
+    shown = where_active(trials, [x, y])
 
     fitted, note = fitted_model(exp, trials, [metric], model)
-    mean = sd = outside = None
+    mean = sd = outside = inactive = None
     if fitted is not None:
-        rows = grid_rows(fitted, base, [(x, ax_x.units), (y, ax_y.units)])
-        mu, sigma = predict(fitted, metric, rows)
         shape = (len(ax_y.units), len(ax_x.units))
+        axes = [(x, ax_x), (y, ax_y)]
+        if space.conditional and (is_parent(space, x) or is_parent(space, y)):
+            rows, off, held = point_rows(exp, trials, fitted, base, axes)
+            if off.any():
+                inactive = off.reshape(shape)
+        else:
+            rows = grid_rows(fitted, base, [(x, ax_x.units), (y, ax_y.units)])
+        mu, sigma = predict(fitted, metric, rows)
         mean, sd = mu.reshape(shape), sigma.reshape(shape)
         mask = outside_constraints(exp, rows)
         if mask is not None:
             outside = mask.reshape(shape)
             mean, sd = np.where(outside, np.nan, mean), np.where(outside, np.nan, sd)
+        if inactive is not None:
+            mean, sd = np.where(inactive, np.nan, mean), np.where(inactive, np.nan, sd)
 
-    obs = observed(exp, trials, metric)
-    out = observed(exp, trials, metric, excluded=True)
+    notes = [n for n in [active_note(space, [x, y])] if n]
+    switched = [k for k in held if {x, y} & set(requirements(space, [k]) or {})]
+    if switched:
+        notes.append(f"{', '.join(switched)} held only where active")
+    obs = observed(exp, shown, metric)
+    out = observed(exp, shown, metric, excluded=True)
     best = best_point(exp, trials)
+    if best is not None and not (x in best and y in best):  # the best of the trials shown
+        best = best_where_active(exp, trials, [x, y]) if space.conditional else None
     return ContourRecord(
         metric=metric,
         minimize=direction(exp, metric),
@@ -175,7 +221,7 @@ def compute_contour(
         hover=[hover_text(int(i), p, {metric: v}, n)
                for i, p, v, n in zip(obs.trial_index, obs.parameters, obs.mean, obs.notes)],
         best=None if best is None else (coord(px_param, best[x]), coord(py_param, best[y])),
-        slice={k: v for k, v in base.items() if k not in (x, y)},
+        slice=held,
         note=note,
         outside=outside,
         excluded=Points(
@@ -185,6 +231,8 @@ def compute_contour(
              for i, p, v, n in zip(out.trial_index, out.parameters, out.mean, out.notes)],
         ),
         outside_space=placed_points(exp, trials, metric, [px_param, py_param]),
+        inactive=inactive,
+        condition="; ".join(notes) or None,
     )
 
 
@@ -229,7 +277,8 @@ def draw_contour(rec: ContourRecord) -> go.Figure:
                 x=bx, y=by, mode="markers", name="best", showlegend=col == 1, legendgroup="best",
                 marker={"symbol": "star", "size": 15, "color": "#FFD700",
                         "line": {"color": "black", "width": 1}},
-                hovertemplate="best<extra></extra>",
+                hovertemplate=("best of the trials shown" if rec.condition else "best")
+                + "<extra></extra>",
             ),
             row=1, col=col,
         )
@@ -242,6 +291,10 @@ def draw_contour(rec: ContourRecord) -> go.Figure:
     sub = [f"other parameters at {held}"] if held else []
     if rec.outside is not None and rec.outside.any():
         sub.append("blank: outside the parameter constraints")
+    if rec.inactive is not None and rec.inactive.any():
+        sub.append("blank: inactive")
+    if rec.condition:
+        sub.append(rec.condition)
     if sub:
         title += f"<br><sup>{'; '.join(sub)}</sup>"
     fig.update_layout(**base_layout(title, height=480))

@@ -13,6 +13,15 @@ sequence (Saltelli et al. 2010: ``S_i ~ mean(f(B) (f(A_B^i) - f(A))) / V``, Jans
 ``ST_i ~ mean((f(A) - f(A_B^i))^2) / (2 V)``), seeded, so the same model gives the same
 numbers. An irrelevant parameter has ``ST_i ~ 0``; ``sum S_i ~ 1`` means no interactions.
 
+Hierarchical spaces (``when=``): every parameter is still sampled uniformly (parents over
+their values), but each sample is evaluated as the engine sees that point, with the
+parameters it leaves inactive at the inactive constant (``Encoder.canonical``). So an
+inactive parameter's value changes nothing: a conditional parameter's indices measure its
+effect where it is active, weighted by how often its condition holds (``C`` with
+``when={"model": "svm"}`` matters in half the samples of a two-model choice), and its total
+index includes the interaction with its parents; a parent's indices include the switch
+between branches (and the children it turns on and off). The figure's subtitle says so.
+
     >>> rec = compute_importance(exp)       # doctest: +SKIP
     >>> rec.names[0]                         # the most important parameter   # doctest: +SKIP
 
@@ -23,7 +32,7 @@ trace 1 first order, both over ``rec.names`` (sorted by total order, descending)
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -56,6 +65,8 @@ class ImportanceRecord:
     first_order: np.ndarray
     total: np.ndarray
     note: str | None
+    #: Parameters with ``when=`` (hierarchical space): indices where active (module doc).
+    conditional: list[str] = field(default_factory=list)
 
 
 def sobol_indices(
@@ -108,7 +119,12 @@ def compute_importance(
         return ImportanceRecord(metric, names, zeros, zeros.copy(), note)
     n = 1 << max(3, int(np.ceil(np.log2(samples))))
 
+    encoder = fitted.encoder
+    conditional = [p.name for p in exp.space.tunable if p.when]
+
     def f(X: np.ndarray) -> np.ndarray:
+        if conditional:  # each sample as the engine sees it: inactive columns at INACTIVE
+            X = np.array([encoder.canonical(row) for row in X])
         return predict(fitted, metric, X)[0]
 
     first, total, V = sobol_indices(f, fitted.encoder, n=n, seed=0)
@@ -122,6 +138,7 @@ def compute_importance(
         first_order=first[order],
         total=total[order],
         note=note,
+        conditional=conditional,
     )
 
 
@@ -130,6 +147,9 @@ def draw_importance(rec: ImportanceRecord) -> go.Figure:
     import plotly.graph_objects as go
 
     fig = go.Figure()
+    where = ""
+    if rec.conditional:
+        where = f"; {', '.join(rec.conditional)}: where active"
     fig.add_trace(go.Bar(
         x=rec.total.tolist(), y=rec.names, orientation="h", name="total (with interactions)",
         marker_color=BLUE, hovertemplate="%{y}: total %{x:.3f}<extra></extra>",
@@ -141,7 +161,7 @@ def draw_importance(rec: ImportanceRecord) -> go.Figure:
     height = max(300, 120 + 40 * len(rec.names))
     fig.update_layout(**base_layout(
         f"Parameter importance for {rec.metric}<br><sup>Sobol indices of the model mean: "
-        f"share of its variance due to each parameter</sup>", height=height,
+        f"share of its variance due to each parameter{where}</sup>", height=height,
     ))
     fig.update_layout(barmode="group", margin={"t": 90})
     fig.update_xaxes(title_text="Sobol index", range=[0, 1.02])

@@ -6,6 +6,14 @@ are colored by the first objective. Observed data only. Trials left out with ``e
 are not drawn (a line has no hollow form), nor are trials outside the search space since
 ``exp.change_parameters`` (their values may lie off the axes); the title says how many.
 
+Hierarchical spaces (``when=``): a trial where a parameter is inactive has no value for it, and
+plotly's parcoords draws a missing value (NaN/None) as 0, which would look like a real value.
+So an axis of a conditional parameter that some trial leaves inactive gets one extra tick
+below its range, labelled ``inactive`` (``INACTIVE_LABEL``): those lines pass through it,
+every line stays whole, and brushing that tick selects the trials where the parameter is
+inactive. For a choice it is position -1, for a number a step of ``INACTIVE_GAP`` of the
+axis span below its low end (in log10 for log axes); the axis then gets explicit ticks.
+
     >>> rec = compute_parallel(exp)        # doctest: +SKIP
     >>> [d.label for d in rec.dimensions]  # doctest: +SKIP
     ['lr', 'layers', 'opt', 'loss']
@@ -40,6 +48,12 @@ if TYPE_CHECKING:
     from axnb.trial import Trial
 
 
+#: Tick text of the slot where lines of trials with the parameter inactive pass.
+INACTIVE_LABEL = "inactive"
+#: How far below a numeric axis's low end that slot is, as a fraction of the axis span.
+INACTIVE_GAP = 0.15
+
+
 @dataclass(frozen=True, eq=False)
 class Dimension:
     """One axis: plotted ``values`` (log10 for log parameters, value index for choices),
@@ -70,21 +84,52 @@ class ParallelRecord:
     n_outside: int = 0
 
 
+def _nice_ticks(lo: float, hi: float, count: int = 5) -> list[float]:
+    """``lo``, ``hi`` and round values between them (steps of 1, 2 or 5 x 10^k, about
+    ``count`` ticks in all)."""
+    raw = (hi - lo) / max(count - 1, 1)
+    power = 10.0 ** math.floor(math.log10(raw))
+    step = next(m * power for m in (1.0, 2.0, 2.5, 5.0, 10.0) if m * power >= raw)
+    first = math.ceil(lo / step) * step
+    inner = [round(first + i * step, 12) for i in range(int((hi - first) / step) + 1)]
+    gap = 0.1 * (hi - lo)
+    return [lo, *(t for t in inner if lo + gap < t < hi - gap), hi]
+
+
 def _param_dimension(p: Parameter, values: list) -> Dimension:
+    """One parameter's axis; ``None`` in ``values`` (inactive) goes to the ``inactive`` slot
+    below the range (see module doc)."""
+    missing = [v is None for v in values]
     if isinstance(p, Choice):
-        idx = np.array([p.values.index(v) for v in values], dtype=float)
-        return Dimension(p.name, idx, list(range(len(p.values))),
-                         [label(v) for v in p.values], (0.0, float(len(p.values) - 1)))
+        idx = np.array([-1.0 if v is None else p.values.index(v) for v in values], dtype=float)
+        ticks: list[float] = list(range(len(p.values)))
+        text = [label(v) for v in p.values]
+        rng = (0.0, float(len(p.values) - 1))
+        if any(missing):
+            return Dimension(p.name, idx, [-1.0, *ticks], [INACTIVE_LABEL, *text],
+                             (-1.0, rng[1]))
+        return Dimension(p.name, idx, ticks, text, rng)
     lo, hi = float(p.low), float(p.high)  # type: ignore[attr-defined]
+    nums = np.array([np.nan if v is None else float(v) for v in values], dtype=float)
     if p.log:  # type: ignore[attr-defined]
-        logs = np.log10(np.asarray(values, dtype=float))
+        nums = np.log10(nums)
         ticks = [10.0**k for k in range(math.floor(math.log10(lo)), math.ceil(math.log10(hi)) + 1)
                  if lo <= 10.0**k <= hi]
         if len(ticks) < 2:
             ticks = [lo, hi]
-        return Dimension(p.name, logs, [math.log10(t) for t in ticks],
-                         [f"{t:.3g}" for t in ticks], (math.log10(lo), math.log10(hi)))
-    return Dimension(p.name, np.asarray(values, dtype=float), None, None, (lo, hi))
+        tickvals, text = [math.log10(t) for t in ticks], [f"{t:.3g}" for t in ticks]
+        low, top = math.log10(lo), math.log10(hi)
+    elif any(missing):
+        tickvals = _nice_ticks(lo, hi)
+        text = [f"{t:.4g}" for t in tickvals]
+        low, top = lo, hi
+    else:
+        return Dimension(p.name, nums, None, None, (lo, hi))
+    if not any(missing):
+        return Dimension(p.name, nums, tickvals, text, (low, top))
+    slot = low - INACTIVE_GAP * (top - low)
+    nums = np.where(np.asarray(missing), slot, nums)
+    return Dimension(p.name, nums, [slot, *tickvals], [INACTIVE_LABEL, *text], (slot, top))
 
 
 def compute_parallel(
@@ -97,7 +142,8 @@ def compute_parallel(
     trials = exp.trials if trials is None else trials
     metric = resolve_metric(exp, metric, trials)
     done = with_metric(trials, metric)
-    dims = [_param_dimension(p, [t.parameters[p.name] for t in done]) for p in exp.space.tunable]
+    dims = [_param_dimension(p, [t.parameters.get(p.name) for t in done])
+            for p in exp.space.tunable]
     metrics = [metric] + [m for m in exp.metrics if m != metric]
     for m in metrics:
         vals = np.array([(t.result or {}).get(m, (np.nan,))[0] for t in done], dtype=float)

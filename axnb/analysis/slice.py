@@ -9,6 +9,14 @@ shows its earlier result. Trials outside the search space since ``exp.change_par
 grey hollow diamonds (not in the model): a value beyond the new bounds is drawn beyond them,
 over a grey band (the axis then reaches past the bounds; ``axnb.analysis._common.place``).
 
+Hierarchical spaces (``when=``): the observed points of a conditional parameter are the
+trials where it is active, and the model is drawn with its parents held at values that make it
+active (the best point's when it does, else the best trial's where it is active); the subtitle
+says so (``rec.condition``: "trials where C is active (model = 'svm')"). Along a parent, each
+point holds the parameters it activates at their values in the best trial where they are
+active (``axnb.analysis._common.complete``). A parameter that can never be active gives an
+empty figure with a note.
+
     >>> rec = compute_slice(exp, "lr")                 # doctest: +SKIP
     >>> rec.axis.values[int(np.nanargmax(rec.acquisition))] == rec.next_value   # doctest: +SKIP
 
@@ -43,6 +51,7 @@ from axnb.analysis._common import (
     RED,
     Axis,
     Points,
+    active_note,
     add_note,
     axis_for,
     axis_layout,
@@ -59,13 +68,18 @@ from axnb.analysis._common import (
     fitted_model,
     grid_rows,
     hover_text,
+    is_parent,
+    never_together,
     observed,
     outside_constraints,
     outside_trace,
     placed_points,
+    point_rows,
     predict,
+    requirements,
     resolve_metric,
     tunable_parameter,
+    where_active,
 )
 from axnb.space import Value
 
@@ -88,6 +102,8 @@ class SliceRecord:
     coordinates, means and sems (NaN when unknown). ``excluded``: the trials left out with
     ``exp.exclude`` (coordinate, mean), which the model does not see; ``outside_space``: the
     trials outside the search space (coordinate, maybe beyond the bounds, and mean), neither.
+    ``condition``: in a hierarchical space, which trials the points are and where the held
+    values apply (None otherwise).
     """
 
     metric: str
@@ -108,6 +124,7 @@ class SliceRecord:
     acquisition_note: str | None
     excluded: Points = field(default_factory=Points.empty)
     outside_space: Points = field(default_factory=Points.empty)
+    condition: str | None = None
 
 
 def compute_slice(
@@ -130,15 +147,25 @@ def compute_slice(
     if isinstance(grid, bool) or not isinstance(grid, int) or grid < 2:
         raise ValueError(f"grid must be an integer >= 2, got {grid!r}.")
     metric = resolve_metric(exp, metric, trials)
-    base = default_slice(exp, trials, slice_values)
     axis = axis_for(p, grid)
+    space = exp.space
+    never = never_together(space, [param])
+    if never:
+        return _empty(exp, metric, axis, never)
+    base = default_slice(exp, trials, slice_values, active=[param])
+    held = {k: v for k, v in base.items() if k != param}
+    shown = where_active(trials, [param])
+    notes = [n for n in [active_note(space, [param])] if n]
 
     fitted, note = fitted_model(exp, trials, [metric], model)
     mean = sd = None
     rows = None
     outside = None
     if fitted is not None:
-        rows = grid_rows(fitted, base, [(param, axis.units)])
+        if space.conditional and is_parent(space, param):
+            rows, _, held = point_rows(exp, trials, fitted, base, [(param, axis)])
+        else:
+            rows = grid_rows(fitted, base, [(param, axis.units)])
         mean, sd = predict(fitted, metric, rows)
         outside = outside_constraints(exp, rows)
         if outside is not None:  # no model line where the parameter constraints fail
@@ -171,8 +198,11 @@ def compute_slice(
         except Exception as e:  # the plot still shows the model and the data
             acq_note = f"No acquisition: {type(e).__name__}: {e}"
 
-    obs = observed(exp, trials, metric)
-    out = observed(exp, trials, metric, excluded=True)
+    switched = [k for k in held if param in (requirements(space, [k]) or {})]
+    if switched:
+        notes.append(f"{', '.join(switched)} held only where active")
+    obs = observed(exp, shown, metric)
+    out = observed(exp, shown, metric, excluded=True)
     return SliceRecord(
         metric=metric,
         minimize=direction(exp, metric),
@@ -188,7 +218,7 @@ def compute_slice(
         acquisition=acq,
         acquisition_kind=kind,
         next_value=next_value,
-        slice={k: v for k, v in base.items() if k != param},
+        slice=held,
         note=note,
         acquisition_note=acq_note,
         excluded=Points(
@@ -197,6 +227,18 @@ def compute_slice(
              for i, q, v, n in zip(out.trial_index, out.parameters, out.mean, out.notes)],
         ),
         outside_space=placed_points(exp, trials, metric, [p]),
+        condition="; ".join(notes) or None,
+    )
+
+
+def _empty(exp: Experiment, metric: str, axis: Axis, note: str) -> SliceRecord:
+    """A slice with nothing to draw but ``note`` (a parameter that is never active)."""
+    none = np.zeros(0)
+    return SliceRecord(
+        metric=metric, minimize=direction(exp, metric), axis=axis, mean=None, sd=None, px=[],
+        values=none, sem=none.copy(), trial_index=np.zeros(0, dtype=int), hover=[],
+        acquisition=None, acquisition_kind=None, next_value=None, slice={}, note=note,
+        acquisition_note=None,
     )
 
 
@@ -261,8 +303,11 @@ def draw_slice(rec: SliceRecord) -> go.Figure:
     better = {True: " (lower is better)", False: " (higher is better)"}.get(rec.minimize, "")
     title = f"{rec.metric}{better} along {rec.axis.name}"
     held = describe(rec.slice)
-    if held:
-        title += f"<br><sup>model with other parameters at {held}</sup>"
+    sub = [f"model with other parameters at {held}"] if held else []
+    if rec.condition:
+        sub.append(rec.condition)
+    if sub:
+        title += f"<br><sup>{'; '.join(sub)}</sup>"
     fig.update_layout(**base_layout(title))
     fig.update_layout(margin={"t": 95}, legend={"y": 1.08})
     x_axis = axis_layout(rec.axis.scale, rec.axis.name, categories(rec.axis, rec.outside_space.x))

@@ -12,6 +12,14 @@ parsers (``axnb.space.parse_parameter``, ``axnb.constraints.parse_constraint``,
 added. ``builder.code`` is always the Python that creates the same experiment, and
 ``create_button`` runs exactly that configuration.
 
+Hierarchical parameters: ``param_when`` (optional) makes the parameter being added active only
+when others take given values, typed as ``parent=value`` pairs separated by ``;``, each with
+one value or several separated by commas: ``model=svm`` or ``model=svm, lr; kernel=rbf``
+(``parse_when``). Parents must be added first; each value is checked against its parent. It
+becomes ``when={'model': 'svm'}`` in the parameter and in ``builder.code``. To change the
+condition of a parameter already added, select it, type the condition (empty: always
+active) and click ``set_when_button``.
+
 Scripting (and tests) can fill the form through its input widgets and buttons, or with the
 helpers, which set those same widgets, click, and raise ``ValueError`` with the inline message
 when the input is rejected::
@@ -29,7 +37,8 @@ from __future__ import annotations
 import ast
 import html
 import keyword
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import replace
 from typing import Any
 
 import ipywidgets as widgets
@@ -78,17 +87,83 @@ def parse_values(text: str) -> list[Any]:
     return [parse_literal(t) for t in tokens]
 
 
+def parse_when(text: str) -> dict[str, list[Any]] | None:
+    """A typed condition: ``model=svm`` or ``model=svm, lr; kernel=rbf`` -> ``{parent:
+    [values]}`` (None when empty). Values are read like choice values (``parse_values``)."""
+    out: dict[str, list[Any]] = {}
+    for part in (p.strip() for p in text.split(";")):
+        if not part:
+            continue
+        parent, eq, rest = part.partition("=")
+        parent = parent.strip()
+        values = parse_values(rest) if eq else []
+        if not eq or not parent or not values:
+            raise ValueError(
+                f"when: {part!r} is not understood; type parent=value, e.g. model=svm, or "
+                f"several values and parents: model=svm, lr; kernel=rbf."
+            )
+        if parent in out:
+            raise ValueError(f"when: '{parent}' is named twice; give its values once.")
+        out[parent] = values
+    return out or None
+
+
+def when_text(when: Any) -> str:
+    """The text ``parse_when`` reads back for a normalized ``Parameter.when``."""
+    return "; ".join(f"{k}=" + ", ".join(repr(v) for v in vs) for k, vs in when or ())
+
+
+def when_code(when: Any) -> str:
+    """``{'model': 'svm'}`` (one value) or ``{'model': ['svm', 'lr']}`` for ``Parameter.when``."""
+    return "{" + ", ".join(
+        f"{k!r}: {vs[0]!r}" if len(vs) == 1 else f"{k!r}: {list(vs)!r}" for k, vs in when
+    ) + "}"
+
+
 def parameter_code(p: Parameter) -> str:
     """The ``axnb.Range(...)``-style expression that builds ``p``."""
+    when = f", when={when_code(p.when)}" if p.when else ""
     if isinstance(p, Range):
-        return f"axnb.Range({p.name!r}, {p.low!r}, {p.high!r}{', log=True' if p.log else ''})"
+        return (f"axnb.Range({p.name!r}, {p.low!r}, {p.high!r}"
+                f"{', log=True' if p.log else ''}{when})")
     if isinstance(p, Int):
-        return f"axnb.Int({p.name!r}, {p.low!r}, {p.high!r}{', log=True' if p.log else ''})"
+        return (f"axnb.Int({p.name!r}, {p.low!r}, {p.high!r}"
+                f"{', log=True' if p.log else ''}{when})")
     if isinstance(p, Choice):
-        return f"axnb.Choice({p.name!r}, {list(p.values)!r})"
+        return f"axnb.Choice({p.name!r}, {list(p.values)!r}{when})"
     if isinstance(p, Fixed):
-        return f"axnb.Fixed({p.name!r}, {p.value!r})"
+        return f"axnb.Fixed({p.name!r}, {p.value!r}{when})"
     raise TypeError(f"Unknown parameter {p!r}.")  # pragma: no cover
+
+
+def _parent_value(parent: Parameter, value: Any) -> Any:
+    """``value`` as a value of ``parent`` (text typed for a choice of strings such as ``1``
+    is read as the string); ValueError naming the values it can take."""
+    for candidate in (value, str(value)):
+        try:
+            return parent.validate(candidate)
+        except ValueError:
+            continue
+    can = list(parent.values) if isinstance(parent, Choice) else (
+        [parent.value] if isinstance(parent, Fixed) else
+        f"integers in [{parent.low}, {parent.high}]")  # type: ignore[attr-defined]
+    raise ValueError(
+        f"when: {value!r} is not a value '{parent.name}' can take ({can})."
+    )
+
+
+def _ancestors(params: Sequence[Parameter], name: str) -> set[str]:
+    """The parameters ``name`` depends on through ``when``, transitively."""
+    by_name = {p.name: p for p in params}
+    out: set[str] = set()
+    todo = [name]
+    while todo:
+        p = by_name.get(todo.pop())
+        for parent, _ in (p.when or ()) if p else ():
+            if parent not in out:
+                out.add(parent)
+                todo.append(parent)
+    return out
 
 
 class _ItemList:
@@ -117,6 +192,13 @@ class _ItemList:
         self._labels.append(label)
         self._sync()
 
+    def replace(self, index: int, item: Any, label: str) -> None:
+        """Put ``item`` in place of the one at ``index`` (kept selected)."""
+        self.items[index] = item
+        self._labels[index] = label
+        self._sync()
+        self.select.index = index
+
     def remove(self, index: int | None) -> None:
         if index is None or not 0 <= index < len(self.items):
             return
@@ -134,7 +216,8 @@ class Builder(widgets.VBox):
 
     Parts: ``name_field``, ``seed_field``, ``path_field``, ``overwrite_field``; parameter inputs
     ``param_kind``, ``param_name``, ``param_low``, ``param_high``, ``param_log``,
-    ``param_values``, ``param_value`` and ``add_parameter_button``; ``constraint_text`` +
+    ``param_values``, ``param_value``, ``param_when`` and ``add_parameter_button`` (and
+    ``set_when_button`` for the selected parameter); ``constraint_text`` +
     ``add_constraint_button``; ``objective_name``, ``objective_direction`` +
     ``add_objective_button``; ``outcome_text`` + ``add_outcome_button``; ``code_view``,
     ``create_button``, ``message``. Results: ``code`` (str) and ``experiment``.
@@ -184,7 +267,22 @@ class Builder(widgets.VBox):
         self.param_value = widgets.Text(
             placeholder="value, e.g. 10", layout=widgets.Layout(width="130px")
         )
+        self.param_when = widgets.Text(
+            placeholder="when (optional), e.g. model=svm",
+            layout=widgets.Layout(width="230px"),
+            tooltip="Active only when other parameters take these values: parent=value, "
+            "several values separated by commas, several parents by ';' "
+            "(e.g. model=svm, lr; kernel=rbf). Empty: always active.",
+        )
+        self.param_when.add_class("axnb-param-when")
         self.add_parameter_button = widgets.Button(description="Add parameter", button_style="info")
+        self.set_when_button = widgets.Button(
+            description="Set 'when' of selected",
+            tooltip="Give the selected parameter the condition typed in 'when' (empty: "
+            "always active)",
+            layout=widgets.Layout(width="180px"),
+        )
+        self.set_when_button.add_class("axnb-set-when")
         self.param_kind.observe(lambda _: self._show_kind_fields(), names="value")
 
         self.constraint_text = widgets.Text(
@@ -227,6 +325,7 @@ class Builder(widgets.VBox):
         ]:
             w.add_class(css)
         self.add_parameter_button.on_click(lambda _: self._guarded(self._add_parameter))
+        self.set_when_button.on_click(lambda _: self._guarded(self._set_when))
         self.add_constraint_button.on_click(lambda _: self._guarded(self._add_constraint))
         self.add_objective_button.on_click(lambda _: self._guarded(self._add_objective))
         self.add_outcome_button.on_click(lambda _: self._guarded(self._add_outcome))
@@ -251,9 +350,10 @@ class Builder(widgets.VBox):
                     self.param_log,
                     self.param_values,
                     self.param_value,
+                    self.param_when,
                 ]
             ),
-            self.add_parameter_button,
+            widgets.HBox([self.add_parameter_button, self.set_when_button]),
             self.parameters.box,
             section("Parameter constraints (linear)"),
             widgets.HBox([self.constraint_text, self.add_constraint_button]),
@@ -408,6 +508,9 @@ class Builder(widgets.VBox):
                 raise ValueError(f"Fixed parameter '{name}' needs a value.")
             spec = {"name": name, "type": "fixed", "value": parse_literal(self.param_value.value)}
         p = parse_parameter(spec)
+        when = self._when(p.name, self.param_when.value)
+        if when:
+            p = replace(p, when=when)
         if p.name in [q.name for q in self.parameters.items]:
             raise ValueError(
                 f"There is already a parameter named '{p.name}': give each "
@@ -415,7 +518,51 @@ class Builder(widgets.VBox):
             )
         self.parameters.add(p, parameter_code(p).removeprefix("axnb."))
         self.param_name.value = ""
-        return f"Added parameter '{p.name}'."
+        self.param_when.value = ""
+        return f"Added parameter '{p.name}'" + (
+            f", active when {when_text(p.when)}." if p.when else ".")
+
+    def _when(self, name: str, text: str) -> dict[str, list[Any]] | None:
+        """The condition typed for parameter ``name``, each value checked against (and
+        converted to a value of) its parent, which must already be added."""
+        when = parse_when(text)
+        if when is None:
+            return None
+        added = {q.name: q for q in self.parameters.items}
+        out: dict[str, list[Any]] = {}
+        for parent, values in when.items():
+            q = added.get(parent)
+            if q is None or parent == name:
+                raise ValueError(
+                    f"when: '{parent}' is not a parameter added so far ({list(added) or 'none'}"
+                    f"): add the parent parameter first, then '{name}'."
+                )
+            if isinstance(q, Range):
+                raise ValueError(
+                    f"when: '{parent}' is a Range; a parent must be a Choice, Int or Fixed "
+                    f"parameter (it takes exact values)."
+                )
+            out[parent] = [_parent_value(q, v) for v in values]
+        return out
+
+    def _set_when(self) -> str:
+        index = self.parameters.select.index
+        if index is None:
+            raise ValueError("Select a parameter in the list first, then click Set 'when'.")
+        p = self.parameters.items[index]
+        when = self._when(p.name, self.param_when.value)
+        others = [q for q in self.parameters.items if q.name != p.name]
+        for q in others:  # no circle: the new parents must not depend on p
+            if q.name in (when or {}) and p.name in _ancestors(others, q.name):
+                raise ValueError(
+                    f"when: '{q.name}' depends on '{p.name}', so '{p.name}' cannot depend on "
+                    f"it (when= must form a tree)."
+                )
+        new = replace(p, when=when)
+        self.parameters.replace(index, new, parameter_code(new).removeprefix("axnb."))
+        self.param_when.value = ""
+        return (f"'{p.name}' is now active when {when_text(new.when)}." if new.when
+                else f"'{p.name}' is now always active.")
 
     def _add_constraint(self) -> str:
         text = self.constraint_text.value.strip()
@@ -485,10 +632,12 @@ class Builder(widgets.VBox):
         log: bool = False,
         values: Sequence[Any] | None = None,
         value: Any = None,
+        when: str | Mapping[str, Any] | None = None,
     ) -> Parameter:
         """Fill the parameter inputs and click "Add parameter"; returns the new parameter.
 
-        ``kind`` is "range", "int", "choice" or "fixed" (any case). Raises ValueError (and
+        ``kind`` is "range", "int", "choice" or "fixed" (any case); ``when`` the condition as
+        typed (``"model=svm"``) or a dict (``{"model": "svm"}``). Raises ValueError (and
         shows it inline) when the input is rejected.
         """
         kinds = {k.lower(): k for k in KINDS}
@@ -505,6 +654,13 @@ class Builder(widgets.VBox):
             self.param_values.value = ", ".join(repr(v) for v in values)
         if value is not None:
             self.param_value.value = repr(value)
+        if isinstance(when, Mapping):
+            when = "; ".join(
+                f"{k}=" + ", ".join(repr(v) for v in (vs if isinstance(vs, (list, tuple))
+                                                      else [vs]))
+                for k, vs in when.items()
+            )
+        self.param_when.value = when or ""
         self._click(self.add_parameter_button)
         return self.parameters.items[-1]
 
@@ -535,4 +691,4 @@ class Builder(widgets.VBox):
         return f"<axnb Builder: {len(self.parameters.items)} parameters>"
 
 
-__all__ = ["Builder", "parse_literal", "parse_values"]
+__all__ = ["Builder", "parse_literal", "parse_values", "parse_when"]

@@ -42,6 +42,10 @@ change (a signature of completed trials, their results and whether they are excl
 line, progress, arms and trials table follow every change. While the engine is busy the status
 line is polled about once a second.
 
+Hierarchical spaces (``when=``): the contour's default y parameter is one that can be active
+together with x, and the figures follow ``axnb.analysis`` (observed points where the plotted
+parameters are active; a message for two parameters never active together).
+
 The figures are model views of the experiment; the widget keeps nothing else, so closing it
 or re-running its cell loses nothing.
 """
@@ -58,6 +62,7 @@ from typing import TYPE_CHECKING, Any
 import ipywidgets as widgets
 import plotly.graph_objects as go
 
+from axnb.analysis._common import never_together
 from axnb.loop import stop_at_exit
 from axnb.widgets._colab import enable_custom_widgets
 from axnb.widgets._events import INTERVAL, FollowingBox, Refresher
@@ -261,7 +266,10 @@ class Dashboard(FollowingBox):
             w.add_class(css)
             return w
 
-        second = tunable[1] if len(tunable) > 1 else tunable[0]
+        second = next(  # in a hierarchical space, one that can be active with the first
+            (n for n in tunable[1:] if never_together(exp.space, [tunable[0], n]) is None),
+            tunable[1] if len(tunable) > 1 else tunable[0],
+        )
         self.contour_x = picker("x", tunable, tunable[0], "axnb-contour-x")
         self.contour_y = picker("y", tunable, second, "axnb-contour-y")
         self.contour_metric = picker("metric", metrics, metrics[0], "axnb-contour-metric")

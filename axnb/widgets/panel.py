@@ -41,6 +41,14 @@ preview is dropped and ``panel.message`` says what changed. Accept or Attach cli
 that refresh changes nothing and asks to check the fields and click again. The title counts
 the trials outside the new space.
 
+**Hierarchical parameters** (``when=``): each field's hint and tooltip say when it applies
+(``only when model = svm``). The fields of parameters that are inactive under the values
+currently in their parents' fields are disabled (greyed, hint ``inactive``) and follow every
+change of a parent field; ``panel.active`` names the active ones and ``panel.values`` holds
+only them. Accept and Attach send only the active parameters (what ``exp.attach`` expects), a
+suggestion fills only its (active) fields and switches the parents, so the right fields turn
+on; an inactive field keeps what was typed in it for when it is active again.
+
 Result fields: ``panel.result_fields[metric]`` is a small container whose ``.value`` is the
 mean (a float, or None when empty) and whose ``.sem`` is the standard error (None = unknown);
 the underlying text boxes are ``panel.mean_fields[metric]`` and ``panel.sem_fields[metric]``.
@@ -124,11 +132,20 @@ def _css(name: str) -> str:
     return "".join(ch if ch.isalnum() or ch in "-_" else "_" for ch in name)
 
 
+def when_hint(p: Parameter) -> str:
+    """When a conditional parameter applies, in words: ``only when model = svm`` (empty for
+    a parameter that is always active)."""
+    parts = [f"{k} = {_fmt(vs[0])}" if len(vs) == 1
+             else f"{k} in {', '.join(_fmt(v) for v in vs)}" for k, vs in p.when or ()]
+    return "only when " + " and ".join(parts) if parts else ""
+
+
 def parameter_field(p: Parameter) -> widgets.Widget:
     """A typed input widget for one parameter; its ``.value`` is a valid value of it.
 
     Range -> BoundedFloatText, Int -> BoundedIntText (bounds enforced: values outside are
-    clamped), Choice -> Dropdown, Fixed -> disabled Dropdown (read-only).
+    clamped), Choice -> Dropdown, Fixed -> disabled Dropdown (read-only). A conditional
+    parameter's tooltip says when it applies (``when_hint``).
     """
     if isinstance(p, Range):
         start = math.sqrt(p.low * p.high) if p.log else (p.low + p.high) / 2
@@ -158,6 +175,8 @@ def parameter_field(p: Parameter) -> widgets.Widget:
         raise TypeError(f"No input widget for parameter {p!r}.")
     w.add_class("axnb-field")
     w.add_class(f"axnb-field-{_css(p.name)}")
+    if p.when:
+        w.tooltip = f"{p.name}: {when_hint(p)}"
     return w
 
 
@@ -175,6 +194,17 @@ def parameter_hint(p: Parameter) -> str:
     if isinstance(p, Fixed):
         return "fixed"
     return ""
+
+
+def _hint_html(p: Parameter, active: bool = True) -> str:
+    """A parameter row's hint: kind and bounds, when it applies, whether it is inactive."""
+    text = html.escape(parameter_hint(p))
+    when = when_hint(p)
+    if when:
+        text += f" · <i>{html.escape(when)}</i>"
+    if not active:
+        text = f"<b>inactive</b> · {text}"
+    return f"<span style='color:{'#777' if active else '#aaa'}'>{text}</span>"
 
 
 def _parse_number(text: str, what: str) -> float | None:
@@ -601,15 +631,27 @@ class Panel(FollowingBox):
 
     @property
     def values(self) -> dict[str, Value]:
-        """The parameter fields' current values (not validated)."""
-        return {name: f.value for name, f in self.fields.items()}
+        """The active parameter fields' current values (not validated)."""
+        active = self.active
+        return {name: f.value for name, f in self.fields.items() if name in active}
+
+    @property
+    def active(self) -> set[str]:
+        """Names of the parameters active under the values in the fields (all of them
+        unless the space is hierarchical); the other fields are disabled."""
+        space = self._field_space
+        if not space.conditional:
+            return set(self.fields)
+        return space.active({name: f.value for name, f in self.fields.items()})
 
     def set_values(self, values: Mapping[str, Any]) -> None:
-        """Fill parameter fields (Fixed ones are left alone)."""
+        """Fill parameter fields (Fixed ones are left alone); the fields of parameters the
+        new values make inactive keep their values and are disabled."""
         for name, v in values.items():
             p = self.experiment.space[name]
             if not isinstance(p, Fixed):
                 self.fields[name].value = float(v) if isinstance(p, Range) else v
+        self._show_active()
 
     def refresh(self) -> None:
         """Bring the title, the parameter fields (after a change of the search space) and the
@@ -648,18 +690,48 @@ class Panel(FollowingBox):
 
     # ------------------------------------------------------------------ parameter fields
     def _row(self, p: Parameter, field: widgets.Widget) -> widgets.HBox:
-        hint = widgets.HTML(f"<span style='color:#777'>{html.escape(parameter_hint(p))}</span>")
+        hint = widgets.HTML(_hint_html(p))
         row = widgets.HBox([field, hint])
         row.add_class("axnb-parameter-row")
+        row.add_class(f"axnb-row-{_css(p.name)}")
         return row
 
     def _build_fields(self) -> None:
         """One field per parameter of the search space (see ``_follow_space``)."""
+        self._field_space = self.experiment.space
         for p in self.experiment.space.parameters:
             self.fields[p.name] = parameter_field(p)
             self._field_parameters[p.name] = p
+            self.fields[p.name].observe(self._on_field, names="value")
         self.parameter_rows.children = [self._row(p, self.fields[p.name])
                                         for p in self.experiment.space.parameters]
+        self._show_active()
+
+    def _on_field(self, _change: Any) -> None:
+        self._show_active()
+
+    def _show_active(self) -> None:
+        """Disable the fields of inactive parameters (hierarchical spaces), enable the
+        others, and say so in their rows' hints."""
+        space = self._field_space
+        if not space.conditional:
+            return
+        active = self.active
+        for row in self.parameter_rows.children:
+            field, hint = row.children
+            name = next((n for n, f in self.fields.items() if f is field), None)
+            if name is None:
+                continue
+            p = self._field_parameters[name]
+            on = name in active
+            field.disabled = isinstance(p, Fixed) or not on
+            text = _hint_html(p, on)
+            if hint.value != text:
+                hint.value = text
+            if on:
+                row.remove_class("axnb-inactive")
+            else:
+                row.add_class("axnb-inactive")
 
     def _follow_space(self) -> str | None:
         """Rebuild the parameter fields when the search space changed (``exp.change_parameters``
@@ -682,6 +754,7 @@ class Panel(FollowingBox):
                 fields[p.name] = old[p.name]
                 continue
             fields[p.name] = parameter_field(p)
+            fields[p.name].observe(self._on_field, names="value")
             if p.name in old and not isinstance(p, Fixed):
                 with contextlib.suppress(ValueError, TypeError, TraitError):
                     fields[p.name].value = p.validate(old[p.name].value)
@@ -695,6 +768,8 @@ class Panel(FollowingBox):
         self.fields.clear()
         self.fields.update(fields)
         self._field_parameters = {p.name: p for p in exp.space.parameters}
+        self._field_space = exp.space
+        self._show_active()
         self._space = space
         self._preview = None
         self.round_header.children[0].value = self._round_space()
@@ -768,14 +843,18 @@ class Panel(FollowingBox):
             raise ValueError(f"{changed} Nothing was changed: check the fields, then Suggest or "
                              f"Attach again.")
         values = {
-            name: f.value
-            for name, f in self.fields.items()
+            name: value
+            for name, value in self.values.items()  # the active fields only
             if not isinstance(self.experiment.space[name], Fixed)
         }
         return self.experiment.space.validate(values)
 
     def _unedited(self, values: Mapping[str, Value], preview: _Preview) -> bool:
+        if set(values) != set(preview.parameters):  # another branch of a hierarchical space
+            return False
         for p in self.experiment.space.parameters:
+            if p.name not in values:
+                continue
             a, b = values[p.name], preview.parameters[p.name]
             if isinstance(p, Range):
                 if abs(float(a) - float(b)) > 1e-9 * (p.high - p.low):
@@ -1282,4 +1361,5 @@ __all__ = [
     "format_share",
     "parameter_field",
     "parse_arm_result",
+    "when_hint",
 ]
