@@ -34,9 +34,12 @@ from bench.problems import PROBLEMS
 
 EPS = 1e-6
 REFERENCES = ("ax", "gp")
-#: Sections of RESULTS.md that other commands write (``python -m bench.bandit --write``): a
+#: Sections of RESULTS.md that other commands write (``python -m bench.bandit --write``,
+#: ``python -m bench.hierarchical --write``): a
 #: regeneration keeps each, from its heading to the next ``## `` heading, at the end.
-KEPT_SECTIONS = ("## Bandits: A/B rounds (python -m bench.bandit)",)
+KEPT_SECTIONS = ("## Bandits: A/B rounds (python -m bench.bandit)",
+                 "## Hierarchical parameters",  # python -m bench.hierarchical --write
+                 "## Python predicate constraints (python -m bench.predicates)")  # by hand
 
 
 def kept_sections(old: str, headings: Sequence[str] = KEPT_SECTIONS) -> list[str]:

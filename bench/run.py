@@ -12,8 +12,10 @@ is saved as JSON under ``<out>/runs/<problem>/<method>/seed<k>.json``; then the 
 (``bench/RESULTS.md`` and ``bench/figures/*.png`` for a full run, ``<out>/quick/`` for
 ``--quick``) is written from the runs of this invocation, and the micro-benchmarks run in a
 fresh one-thread subprocess. Then the bandit benchmark (``python -m bench.bandit``: 50 seeds,
-``--quick`` 5) runs in a subprocess and writes its section of the report, which a regeneration
-of the report keeps (``bench.report.KEPT_SECTIONS``); its hand-written analysis is kept too.
+``--quick`` 5) and the hierarchical benchmark (``python -m bench.hierarchical``: 10 seeds x 40
+trials, ``--quick`` 2 x 20) run in subprocesses and write their sections of the report, which a
+regeneration of the report keeps (``bench.report.KEPT_SECTIONS``); their hand-written analyses
+are kept too.
 """
 
 from __future__ import annotations
@@ -133,6 +135,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     ap.add_argument("--no-micro", action="store_true", help="skip the micro-benchmarks")
     ap.add_argument("--no-bandit", action="store_true",
                     help="skip the bandit benchmark (python -m bench.bandit)")
+    ap.add_argument("--no-hierarchical", action="store_true",
+                    help="skip the hierarchical benchmark (python -m bench.hierarchical)")
     ap.add_argument("--set", action="append", default=[], metavar="MODULE.NAME=VALUE",
                     help="override an engine constant in the workers, for tuning experiments "
                          "(repeatable; recorded in the report's command line)")
@@ -176,6 +180,7 @@ def main(argv: list[str] | None = None) -> int:
     meta_path = out / ("meta-quick.json" if args.quick else "meta.json")
     micro_path = out / ("micro-quick.json" if args.quick else "micro.json")
     bandit_path = out / ("bandit-quick.json" if args.quick else "bandit.json")
+    hierarchical_path = out / ("hierarchical-quick.json" if args.quick else "hierarchical.json")
     if args.report_only:
         meta = json.loads(meta_path.read_text())
         results = []
@@ -195,6 +200,11 @@ def main(argv: list[str] | None = None) -> int:
             from bench.bandit import render, write_section
 
             write_section(args.results, render(json.loads(bandit_path.read_text())))
+        if hierarchical_path.exists() and not args.no_hierarchical:
+            from bench import hierarchical
+
+            hierarchical.write_section(
+                args.results, hierarchical.render(json.loads(hierarchical_path.read_text())))
         print(f"bench: report {args.results}, figures {args.figures}")
         return 0
 
@@ -253,6 +263,8 @@ def main(argv: list[str] | None = None) -> int:
                  total_wall=total_wall, args=args, date=date, start_hash=start_hash)
     if not args.no_bandit:
         run_bandit(args.quick, bandit_path, Path(args.results))
+    if not args.no_hierarchical:
+        run_hierarchical(args.quick, hierarchical_path, Path(args.results))
     print(f"bench: runs {runs_wall / 60:.1f} min, total "
           f"{(time.perf_counter() - t0) / 60:.1f} min; report {args.results}, figures "
           f"{args.figures}", flush=True)
@@ -270,6 +282,20 @@ def run_bandit(quick: bool, json_path: Path, results: Path) -> bool:
     if proc.returncode != 0:
         print(f"bench: bench.bandit exited with {proc.returncode}; its section of {results} "
               "is unchanged", flush=True)
+    return proc.returncode == 0
+
+
+def run_hierarchical(quick: bool, json_path: Path, results: Path) -> bool:
+    """The hierarchical benchmark in a subprocess; it writes its section of ``results``."""
+    print("bench: hierarchical benchmark (python -m bench.hierarchical) ...", flush=True)
+    cmd = [sys.executable, "-m", "bench.hierarchical", "--json", str(json_path), "--write",
+           str(results)]
+    if quick:
+        cmd.append("--quick")
+    proc = subprocess.run(cmd, cwd=BENCH.parent, env=os.environ.copy())
+    if proc.returncode != 0:
+        print(f"bench: bench.hierarchical exited with {proc.returncode}; its section of "
+              f"{results} is unchanged", flush=True)
     return proc.returncode == 0
 
 

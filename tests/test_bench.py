@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import itertools
+
 import pytest
 
 
@@ -36,3 +38,62 @@ def test_set_overrides_existing_engine_constants(bench_run, monkeypatch):
 def test_set_rejects_unknown_names(bench_run, item, message):
     with pytest.raises(SystemExit, match=message):
         bench_run.parse_overrides([item])
+
+
+def test_hierarchical_benchmark_smoke(tmp_path, monkeypatch):
+    """``python -m bench.hierarchical`` on 1 seed x 8 trials, in this process: the table, the
+    JSON, the section of RESULTS.md (kept with its analysis across a re-render and a
+    regeneration of the report), and the imputation constant restored."""
+    import json
+
+    import torch
+
+    for var in ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS"):
+        monkeypatch.setenv(var, "1")
+    from axnb.engine import encoding
+    from bench import hierarchical as hb
+    from bench import report
+
+    assert hb.objective({"model": "A", "a1": 0.114614, "a2": 0.555649, "a3": 0.852547}) == \
+        pytest.approx(hb.F_STAR, abs=1e-5)
+    assert hb.objective({"model": "B", "b1": 0.7, "b2": 0.25}) == pytest.approx(-3.5)
+
+    inactive, threads = encoding.INACTIVE, torch.get_num_threads()
+    out, results = tmp_path / "h.json", tmp_path / "RESULTS.md"
+    results.write_text("# Results\n\n## Other\n\nkept\n")
+    # Optuna is a bench extra, not a test one: its methods run only where it is installed.
+    try:
+        import optuna  # noqa: F401
+
+        methods = set(hb.METHODS)
+    except ImportError:
+        methods = {"axnb-hier", "axnb-flat", "random"}
+    assert hb.main(["--seeds", "1", "--trials", "8", "--quick", "--workers", "1",
+                    "--methods", ",".join(sorted(methods)),
+                    "--json", str(out), "--write", str(results)]) == 0
+    assert (encoding.INACTIVE, torch.get_num_threads()) == (inactive, threads)
+
+    data = json.loads(out.read_text())
+    keys = {f"axnb-hier@{v:g}" for v in (inactive, *hb.IMPUTATIONS)}
+    assert set(data["summary"]) == keys | methods - {"axnb-hier"}
+    for run in data["runs"]:
+        trace = run["regret_trace"]
+        assert len(trace) == 8 and all(b <= a for a, b in itertools.pairwise(trace))
+        assert trace[-1] >= 0
+        for t in run["trials_detail"]:
+            names = set(t["params"]) - {"model"}
+            if run["method"] in ("axnb-hier", "tpe-group", "tpe", "random"):
+                assert names == set(hb.BRANCHES[t["params"]["model"]])  # inactive: absent
+            else:
+                assert names == {"a1", "a2", "a3", "b1", "b2"}
+
+    text = results.read_text()
+    assert text.startswith("# Results\n\n## Other\n\nkept\n")
+    assert text.count(hb.HEADING + "\n") == 1 and "| `axnb-hier`" in text
+    assert "**Imputation of inactive parameters**" in text
+    results.write_text(text.replace("To be written for this run.", "My analysis."))
+    assert hb.main(["--from-json", str(out), "--write", str(results)]) == 0
+    text = results.read_text()
+    assert "My analysis." in text and text.count(hb.HEADING + "\n") == 1
+    (section,) = [s for s in report.kept_sections(text) if s.startswith(hb.HEADING)]
+    assert "My analysis." in section and "| `axnb-flat`" in section
