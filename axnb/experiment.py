@@ -62,6 +62,7 @@ if TYPE_CHECKING:
     from axnb.engine import Engine
     from axnb.loop import RunHandle
     from axnb.widgets.dashboard import Dashboard
+    from axnb.widgets.explorer import Explorer
     from axnb.widgets.panel import Panel
 
 Listener = Callable[[str, list[Trial]], None]
@@ -662,7 +663,15 @@ class Experiment:
 
         return Panel(self)
 
+    def explore(self) -> Explorer:
+        """Teaching explorer: step through the history and watch the model, an acquisition
+        (qLogNEI, EI, UCB, PI, Thompson) and the next point as they were at each step."""
+        from axnb.widgets.explorer import Explorer
+
+        return Explorer(self)
+
     # ----------------------------------------------------------------- events
+
     def subscribe(self, listener: Listener) -> Callable[[], None]:
         """Call ``listener(event, trials)`` after every change; returns an unsubscribe function.
 

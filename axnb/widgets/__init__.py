@@ -3,6 +3,7 @@
     dash = exp.dashboard()      # contour / slice / progress / trials tabs that follow the run
     panel = exp.panel()         # Suggest -> edit -> Accept; results -> Complete; Fail; Attach
     builder = axnb.builder()    # a form that writes the Experiment(...) code and creates it
+    ex = exp.explore()          # teaching: the model and acquisition as they were at step k
 
 They are stock ipywidgets (``VBox`` subclasses) with plotly ``FigureWidget`` plots, and they
 hold no state the experiment does not: every action goes straight to the experiment (and so
@@ -22,11 +23,13 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from axnb.widgets.builder import Builder
     from axnb.widgets.dashboard import Dashboard
+    from axnb.widgets.explorer import Explorer
     from axnb.widgets.panel import Panel
 
 _HOMES = {
     "Builder": "axnb.widgets.builder",
     "Dashboard": "axnb.widgets.dashboard",
+    "Explorer": "axnb.widgets.explorer",
     "Panel": "axnb.widgets.panel",
 }
 
@@ -39,4 +42,4 @@ def __getattr__(name: str) -> Any:  # import plotly and friends only when a widg
     raise AttributeError(f"module 'axnb.widgets' has no attribute {name!r}")
 
 
-__all__ = ["Builder", "Dashboard", "Panel"]
+__all__ = ["Builder", "Dashboard", "Explorer", "Panel"]
