@@ -486,12 +486,21 @@ class Experiment:
         raise TrialError(f"Cannot {verb} trial {trial.index}: it is {trial.status}; {hint}.")
 
     # ----------------------------------------------------------------- results
-    def to_dataframe(self) -> pd.DataFrame:
+    def to_dataframe(self, full: bool = False) -> pd.DataFrame:
         """One row per trial: index, status, source (then ``excluded`` once a trial has been
         excluded or corrected, ``outside`` once the space has been changed, and ``batch``
         and ``weight`` in an experiment with bandit rounds), parameters (then those removed
         by ``change_parameters``), ``<metric>`` (mean) and ``<metric>_sem`` for each metric,
-        times and failure reason."""
+        times (UTC) and the reason a trial failed or was abandoned.
+
+        The table is made to be read: times are shown to the second and a ``reason`` column
+        with no reason at all is left out (``<metric>_sem`` stays: NaN where the standard
+        error is unknown). ``full=True`` gives every column, with the times as recorded (to
+        the microsecond)::
+
+            exp.to_dataframe()            # index, status, source, x1, x2, loss, loss_sem, ...
+            exp.to_dataframe(full=True)   # ... loss, loss_sem, created_at, completed_at, reason
+        """
         import pandas as pd
 
         rows = []
@@ -527,7 +536,13 @@ class Experiment:
         for m in metrics:
             frame[m] = frame[m].astype(float)
             frame[f"{m}_sem"] = frame[f"{m}_sem"].astype(float)
-        return frame
+        if full:
+            return frame
+        for c in ("created_at", "completed_at"):
+            frame[c] = pd.to_datetime(frame[c], utc=True).dt.floor("s")
+        if frame["reason"].map(lambda r: isinstance(r, str) and bool(r.strip())).any():
+            return frame
+        return frame.drop(columns=["reason"])
 
     def best(self) -> tuple[dict[str, Value], Result]:
         """``(parameters, {metric: (mean, sem)})`` of the best trial.

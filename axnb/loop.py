@@ -59,18 +59,49 @@ Evaluation = Callable[[dict[str, Value]], Any]
 
 
 class RunHandle:
-    """A run going on in a background thread: ``wait()``, ``stop()``, ``done``."""
+    """A run going on in a background thread: ``wait()``, ``stop()``, ``done``.
+
+    Its repr says how far the run is (``<axnb.RunHandle running: 3 of 10 trials done, 2
+    running>``). Shown as the last expression of a notebook cell, that line is kept up to
+    date in that cell as the trials finish, and the run's progress bar is drawn in the cell
+    that started the run (not under whichever cell runs when the first trial ends).
+    """
 
     def __init__(self, runner: _Runner) -> None:
         self._runner = runner
-        self._thread = threading.Thread(target=runner.run_catching, name="axnb-run", daemon=True)
+        self._displays: list[Any] = []  # IPython display handles showing this run
+        self._ended = False  # the run is over (set by its thread just before it ends)
+        runner.on_tick = self._update_displays
+        runner.open_bar()  # here, in the caller's thread (and notebook cell)
+        self._thread = threading.Thread(target=self._run, name="axnb-run", daemon=True)
         self._thread.start()
         stop_at_exit(runner.stop.set, self._thread.join)
+
+    def _run(self) -> None:
+        try:
+            self._runner.run_catching()
+        finally:
+            self._ended = True
+            self._update_displays()
+
+    def _ipython_display_(self) -> None:
+        """Show the repr in a notebook with a display id, so that it can be updated."""
+        from IPython.display import display
+
+        self._displays.append(display({"text/plain": repr(self)}, raw=True, display_id=True))
+        if self.done:  # finished meanwhile: the thread's last update may have been missed
+            self._update_displays()
+
+    def _update_displays(self) -> None:
+        text = repr(self)
+        for handle in list(self._displays):
+            with contextlib.suppress(Exception):  # a closed notebook: nothing to update
+                handle.update({"text/plain": text}, raw=True)
 
     @property
     def done(self) -> bool:
         """True once the run has finished (all trials evaluated, or stopped)."""
-        return not self._thread.is_alive()
+        return self._ended or not self._thread.is_alive()
 
     @property
     def error(self) -> BaseException | None:
@@ -97,8 +128,20 @@ class RunHandle:
             self._thread.join()
 
     def __repr__(self) -> str:
+        runner = self._runner
+        finished = runner.completed + len(runner.failures)
         state = "done" if self.done else "running"
-        return f"<axnb.RunHandle {state}: {len(self._runner.launched)} trials launched>"
+        if self.done and runner.stop.is_set() and finished < runner.total:
+            state = "stopped"
+        text = f"<axnb.RunHandle {state}: {finished} of {runner.total} trials done"
+        if runner.failures:
+            text += f" ({len(runner.failures)} failed)"
+        inflight = len(runner.launched) - finished
+        if inflight > 0 and not self.done:
+            text += f", {inflight} running"
+        if self.done and runner.error is not None:
+            text += f"; ended by {type(runner.error).__name__}: {runner.error}"
+        return text + ">"
 
 
 class _Runner:
@@ -122,6 +165,18 @@ class _Runner:
         self.error: BaseException | None = None
         self.completed = 0  # trials this run evaluated and recorded as completed
         self.failures: list[str] = []  # "Type: message" of each trial this run failed
+        self.bar: Any = None
+        self.on_tick: Callable[[], None] | None = None  # after each trial (RunHandle)
+
+    def open_bar(self) -> None:
+        """Make the progress bar (none when there is nothing to run). In a notebook the bar
+        is displayed where it is made: a background run makes it in the caller's thread, so
+        that it lands in the cell that started the run."""
+        from tqdm.auto import tqdm
+
+        if self.bar is None:
+            self.bar = tqdm(total=self.total, desc=self.exp.name, leave=True,
+                            disable=not self.progress or self.total == 0)
 
     def run_catching(self) -> None:
         try:
@@ -130,11 +185,10 @@ class _Runner:
             self.error = e
 
     def run(self) -> None:
-        from tqdm.auto import tqdm
-
         from axnb.experiment import best_observed
 
-        bar = tqdm(total=self.total, desc=self.exp.name, disable=not self.progress, leave=True)
+        self.open_bar()
+        bar = self.bar
         own = None
         executor = self.executor
         if executor is None and self.parallel > 1:
@@ -227,6 +281,8 @@ class _Runner:
         bar.update(1)
         if best is not None:
             bar.set_postfix({f"best {self.exp.objective.metric}": f"{best:.6g}"}, refresh=True)
+        if self.on_tick is not None:
+            self.on_tick()
 
     def _evaluate_inline(self, trial: Trial) -> None:
         try:
@@ -521,7 +577,10 @@ def optimize(
         initial_trials=initial_trials,
     )
     done = sum(t.status in ("completed", "failed") for t in exp.trials)
-    if done and progress:
+    if done >= total_trials and progress:
+        print(f"axnb: {exp.path.name} already has {done} of {total_trials} trials done: "
+              f"nothing left to run.")
+    elif done and progress:
         print(f"axnb: resuming {exp.path.name} with {done} of {total_trials} trials done.")
     run(exp, evaluation_function, trials=max(total_trials - done, 0), parallel=parallel,
         executor=executor, progress=progress, stale=stale, limit=total_trials)

@@ -168,6 +168,40 @@ def test_dataframe(tmp_path):
     assert df["status"].tolist() == ["completed", "running"]
 
 
+def test_dataframe_leaves_out_an_empty_reason_and_shows_times_to_the_second(tmp_path):
+    exp = make(tmp_path)
+    exp.attach({"x1": 1.0, "x2": 3.0}, result=0.5)  # sem unknown: NaN, the column stays
+    exp.attach({"x1": 2.0, "x2": 3.0})
+    df = exp.to_dataframe()
+    assert list(df.columns) == ["index", "status", "source", "x1", "x2", "loss", "loss_sem",
+                                "created_at", "completed_at"]
+    assert all(t.microsecond == 0 for t in df["created_at"])
+    full = exp.to_dataframe(full=True)  # every column, the times as recorded
+    assert list(full.columns[-5:]) == ["loss", "loss_sem", "created_at", "completed_at",
+                                       "reason"]
+    assert full["created_at"][0] == exp.trial(0).created_at
+    # the columns come back as soon as they hold something
+    exp.attach({"x1": 3.0, "x2": 3.0}, result=(0.7, 0.1))
+    exp.fail(1, reason="the rig broke")
+    df = exp.to_dataframe()
+    assert df["loss_sem"].tolist()[2] == 0.1 and df["reason"][1] == "the rig broke"
+
+
+def test_dataframe_of_an_empty_experiment(tmp_path):
+    df = make(tmp_path).to_dataframe()
+    assert df.empty and list(df.columns) == ["index", "status", "source", "x1", "x2", "loss",
+                                             "loss_sem", "created_at", "completed_at"]
+
+
+def test_overwrite_with_the_same_configuration_starts_with_no_trials(tmp_path):
+    """Run All twice on a notebook that passes overwrite=True: no trials pile up."""
+    exp = make(tmp_path, seed=0, overwrite=True)
+    exp.attach({"x1": 1.0, "x2": 3.0}, result=0.5)
+    again = make(tmp_path, seed=0, overwrite=True)
+    assert again.trials == [] and axnb.load(again.path).trials == []
+    assert make(tmp_path, seed=0).trials == []  # and resuming finds the fresh one
+
+
 def test_best_observed_when_noiseless(tmp_path):
     exp = make(tmp_path)
     with pytest.raises(axnb.TrialError, match="no completed trial"):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 
+import ipywidgets as widgets
 import pytest
 
 import axnb
@@ -128,3 +129,74 @@ def test_remove_items(builder):
     builder.parameters.remove_button.click()
     assert [p.name for p in builder.parameters.items] == ["y"]
     assert "'x'" not in builder.code
+
+
+# ------------------------------------------------------------------ what a browser showed
+def test_changing_kind_clears_the_fields_of_the_previous_kind(builder):
+    b = builder
+    b.param_kind.value = "Range"
+    b.param_name.value = "lr"
+    b.param_low.value, b.param_high.value, b.param_log.value = 1e-4, 0.1, True
+    b.add_parameter_button.click()
+    b.param_kind.value = "Int"  # a log Range, then an Int: nothing of lr's carries over
+    assert (b.param_low.value, b.param_high.value, b.param_log.value) == (0.0, 1.0, False)
+    b.param_name.value = "layers"
+    b.param_low.value, b.param_high.value = 1, 6
+    b.add_parameter_button.click()
+    assert not is_error(b), b.message.value
+    assert b.parameters.items[-1] == axnb.Int("layers", 1, 6)  # not log=True
+    b.param_kind.value = "Choice"
+    b.param_values.value = "adam, sgd"
+    b.param_kind.value = "Fixed"
+    b.param_kind.value = "Choice"
+    assert b.param_values.value == ""
+
+
+def section_of(b, widget):
+    """The part of the form (one of its sections) that holds ``widget``."""
+    def holds(box):
+        return box is widget or any(holds(c) for c in getattr(box, "children", ()))
+
+    (section,) = [s for s in b.children if holds(s)]
+    return section
+
+
+def test_the_message_shows_in_the_section_of_the_button_pressed(builder):
+    b = builder
+    b.add_parameter("range", "x", low=0, high=1)
+    assert section_of(b, b.message) is b.parameter_section
+    b.constraint_text.value = "x * x <= 1"
+    b.add_constraint_button.click()
+    assert is_error(b) and section_of(b, b.message) is b.constraint_section
+    b.add_outcome_constraint("latency <= 3")
+    assert section_of(b, b.message) is b.objective_section
+    b.create_button.click()
+    assert section_of(b, b.message) is b.code_section
+    assert [section_of(b, w) for w in (b.add_parameter_button, b.add_constraint_button,
+                                       b.add_outcome_button, b.create_button)] == [
+        b.parameter_section, b.constraint_section, b.objective_section, b.code_section]
+
+
+def test_buttons_are_as_wide_as_their_labels(builder):
+    buttons = [w for w in vars(builder).values() if isinstance(w, widgets.Button)]
+    buttons += [builder.parameters.remove_button]
+    assert builder.add_outcome_button in buttons
+    for button in buttons:  # the stock width (148px) cuts "Add outcome constraint"
+        assert button.layout.width == "auto", button.description
+
+
+def test_lists_are_as_tall_as_their_items(builder):
+    rows = builder.parameters.select.rows
+    for i in range(6):
+        builder.add_parameter("range", f"x{i}", low=0, high=1)
+    assert builder.parameters.select.rows == 6  # every item shows, none behind a scroll bar
+    for i in range(6, 12):
+        builder.add_parameter("range", f"x{i}", low=0, high=1)
+    assert builder.parameters.select.rows == axnb.widgets.builder.MAX_LIST_ROWS
+    assert rows == 2 and builder.objectives.select.rows == 2
+
+
+def test_the_form_speaks_plainly(builder):
+    text = " ".join(w.value for w in builder.objectives.box.children
+                    if isinstance(w, widgets.HTML))
+    assert "none:" not in text and "minimizes one metric called" in text

@@ -39,8 +39,8 @@ def is_error(panel):
 def test_fields_are_typed_and_bounded(exp):
     panel = exp.panel()
     x, n, opt, epochs = (panel.fields[k] for k in ("x", "n", "opt", "epochs"))
-    assert isinstance(x, widgets.BoundedFloatText) and (x.min, x.max) == (0.0, 1.0)
-    assert isinstance(n, widgets.BoundedIntText) and (n.min, n.max) == (1, 5)
+    assert isinstance(x, widgets.FloatText) and (x.min, x.max) == (0.0, 1.0)
+    assert isinstance(n, widgets.IntText) and (n.min, n.max) == (1, 5)
     assert isinstance(opt, widgets.Dropdown) and list(opt.options) == [
         ("adam", "adam"),
         ("sgd", "sgd"),
@@ -202,4 +202,88 @@ def test_multi_metric_results(tmp_path):
     panel.result_fields["mem"].value = 2.0
     panel.attach_button.click()
     assert exp.trial(0).result == {"acc": (0.9, None), "lat": (12.0, None), "mem": (2.0, None)}
+    panel.close()
+
+
+# ------------------------------------------------------------------ what a browser showed
+def test_a_value_typed_out_of_bounds_is_clamped_and_the_panel_says_so(exp):
+    panel = exp.panel()
+    n = panel.fields["n"]
+    n.value = 5
+    n.set_state({"value": 99})  # typed in the browser, which does not clamp it silently
+    assert n.value == 5 and is_error(panel)
+    assert "n: 99 is above the largest value allowed (5)" in panel.message_text
+    assert "bounds" not in n.get_state() and "max" not in n.get_state()  # the kernel clamps
+    panel.fields["x"].value = -2.5
+    assert panel.fields["x"].value == 0.0 and "x: -2.5 is below the smallest" in (
+        panel.message_text)
+    panel.close()
+
+
+def test_a_double_click_on_accept_keeps_the_trial_and_raises_no_error(exp):
+    panel = exp.panel()
+    panel.suggest_button.click()
+    panel.accept_button.click()
+    assert not is_error(panel) and "Accepted: trial 0" in panel.message_text
+    panel.accept_button.click()  # the second click of a double click
+    assert not is_error(panel), panel.message_text
+    assert "nothing left to accept" in panel.message_text and len(exp.trials) == 1
+    panel.result_fields["loss"].value = 0.5
+    panel.complete_button.click()
+    panel.accept_button.click()
+    assert not is_error(panel) and "click Suggest for the next point" in panel.message_text
+    panel.close()
+
+
+def test_suggested_floats_are_shown_short_and_accepted_exactly(tmp_path):
+    exp = axnb.Experiment("short", [axnb.Range("lr", 1e-4, 1e-1, log=True)], objective="loss",
+                          path=tmp_path, seed=0)
+    panel = exp.panel()
+    panel.suggest_button.click()
+    lr = panel.suggestion["lr"]
+    field = panel.fields["lr"]
+    assert len(repr(lr)) > 12  # a float with many digits ...
+    shown = field.get_state("value")["value"]  # ... as the browser shows it
+    assert shown == float(f"{lr:.6g}") and len(repr(shown)) <= 12
+    assert f"lr = {lr:.6g}" in panel.message_text
+    assert field.value == lr
+    panel.accept_button.click()
+    assert exp.trials[0].parameters["lr"] == lr and exp.trials[0].source != "manual"
+    # the value retyped as shown is still the suggestion, not an edit
+    panel.result_fields["loss"].value = 1.0
+    panel.complete_button.click()
+    panel.suggest_button.click()
+    lr = panel.suggestion["lr"]
+    field.set_state({"value": field.get_state("value")["value"]})
+    panel.accept_button.click()
+    assert exp.trials[1].parameters["lr"] == lr and exp.trials[1].source != "manual"
+    panel.close()
+
+
+def test_message_text_is_plain_and_the_result_fields_speak_plainly(exp):
+    panel = exp.panel()
+    panel.accept_button.click()
+    assert panel.message_text.startswith("Nothing to accept: click Suggest first")
+    assert "<" not in panel.message_text and "&#" not in panel.message_text
+    sem = panel.sem_fields["loss"]
+    assert "sem" not in sem.placeholder and "standard error" in sem.placeholder
+    panel.close()
+
+
+def test_suggest_says_it_is_working_before_the_engine_starts(exp, monkeypatch):
+    """The first Suggest imports torch and fits a model (seconds): the panel says so first,
+    and its buttons are disabled meanwhile."""
+    panel = exp.panel()
+    engine = exp.engine
+    seen = []
+    real = engine.suggest
+
+    def suggest(*args, **kwargs):
+        seen.append((panel.message_text, panel.suggest_button.disabled))
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(engine, "suggest", suggest)
+    panel.suggest_button.click()
+    assert seen == [("Suggesting… (fitting the model can take a few seconds)", True)]
+    assert not panel.suggest_button.disabled
     panel.close()

@@ -9,7 +9,9 @@ constraints, one or several objectives (name + min/max) and outcome constraints,
 name, a seed and an optional path. Every item is checked when it is added, with axnb's own
 parsers (``axnb.space.parse_parameter``, ``axnb.constraints.parse_constraint``,
 ``parse_outcome_constraint``); a bad item shows a message in ``builder.message`` and is not
-added. ``builder.code`` is always the Python that creates the same experiment, and
+added. The message shows in the section of the button that was pressed, under its row.
+Changing the kind of parameter clears the bounds, log, values and value typed for the
+previous kind. ``builder.code`` is always the Python that creates the same experiment, and
 ``create_button`` runs exactly that configuration.
 
 Hierarchical parameters: ``param_when`` (optional) makes the parameter being added active only
@@ -35,6 +37,7 @@ when the input is rejected::
 from __future__ import annotations
 
 import ast
+import functools
 import html
 import keyword
 from collections.abc import Callable, Mapping, Sequence
@@ -49,6 +52,10 @@ from axnb.widgets._colab import enable_custom_widgets
 
 KINDS = ("Range", "Int", "Choice", "Fixed")
 _WIDE = {"description_width": "initial"}
+#: Most rows a list of added items shows at once (more: it scrolls); it shows at least 2.
+MAX_LIST_ROWS = 8
+#: A button as wide as its label (the stock width, 148px, cuts "Add outcome constraint").
+_FIT = {"width": "auto"}
 
 
 def parse_literal(text: str) -> Any:
@@ -167,16 +174,15 @@ def _ancestors(params: Sequence[Parameter], name: str) -> set[str]:
 
 
 class _ItemList:
-    """A Select listing added items, with a "Remove" button."""
+    """A Select listing added items, with a "Remove" button. It is as tall as the list (2 to
+    ``MAX_LIST_ROWS`` rows), so that no item hides below a scroll bar until there are many."""
 
     def __init__(self, title: str, css: str, on_change: Callable[[], None]) -> None:
         self.items: list[Any] = []
         self._labels: list[str] = []
-        self.select = widgets.Select(options=[], rows=4, layout=widgets.Layout(width="420px"))
+        self.select = widgets.Select(options=[], rows=2, layout=widgets.Layout(width="420px"))
         self.select.add_class(f"axnb-{css}-list")
-        self.remove_button = widgets.Button(
-            description="Remove selected", layout=widgets.Layout(width="140px")
-        )
+        self.remove_button = widgets.Button(description="Remove selected", layout=_FIT)
         self.remove_button.add_class(f"axnb-remove-{css}")
         self.remove_button.on_click(lambda _: self.remove(self.select.index))
         self._on_change = on_change
@@ -208,6 +214,7 @@ class _ItemList:
 
     def _sync(self) -> None:
         self.select.options = [(label, i) for i, label in enumerate(self._labels)]
+        self.select.rows = min(max(len(self._labels), 2), MAX_LIST_ROWS)
         self._on_change()
 
 
@@ -220,7 +227,9 @@ class Builder(widgets.VBox):
     ``set_when_button`` for the selected parameter); ``constraint_text`` +
     ``add_constraint_button``; ``objective_name``, ``objective_direction`` +
     ``add_objective_button``; ``outcome_text`` + ``add_outcome_button``; ``code_view``,
-    ``create_button``, ``message``. Results: ``code`` (str) and ``experiment``.
+    ``create_button``, ``message`` (shown under the row of the button last pressed). The
+    form's sections: ``experiment_section``, ``parameter_section``, ``constraint_section``,
+    ``objective_section``, ``code_section``. Results: ``code`` (str) and ``experiment``.
     """
 
     def __init__(self) -> None:
@@ -275,44 +284,60 @@ class Builder(widgets.VBox):
             "(e.g. model=svm, lr; kernel=rbf). Empty: always active.",
         )
         self.param_when.add_class("axnb-param-when")
-        self.add_parameter_button = widgets.Button(description="Add parameter", button_style="info")
+        self.add_parameter_button = widgets.Button(
+            description="Add parameter", button_style="info", layout=_FIT
+        )
         self.set_when_button = widgets.Button(
             description="Set 'when' of selected",
             tooltip="Give the selected parameter the condition typed in 'when' (empty: "
             "always active)",
-            layout=widgets.Layout(width="180px"),
+            layout=_FIT,
         )
         self.set_when_button.add_class("axnb-set-when")
-        self.param_kind.observe(lambda _: self._show_kind_fields(), names="value")
+        self.param_kind.observe(lambda _: self._kind_changed(), names="value")
 
         self.constraint_text = widgets.Text(
             placeholder="e.g. x1 + x2 <= 1", layout=widgets.Layout(width="300px")
         )
-        self.add_constraint_button = widgets.Button(description="Add constraint")
+        self.add_constraint_button = widgets.Button(description="Add constraint", layout=_FIT)
         self.objective_name = widgets.Text(
             placeholder="metric, e.g. loss", layout=widgets.Layout(width="180px")
         )
         self.objective_direction = widgets.Dropdown(
             options=["min", "max"], value="min", layout=widgets.Layout(width="80px")
         )
-        self.add_objective_button = widgets.Button(description="Add objective")
+        self.add_objective_button = widgets.Button(description="Add objective", layout=_FIT)
         self.outcome_text = widgets.Text(
             placeholder="e.g. latency <= 20", layout=widgets.Layout(width="300px")
         )
-        self.add_outcome_button = widgets.Button(description="Add outcome constraint")
+        self.add_outcome_button = widgets.Button(
+            description="Add outcome constraint", layout=_FIT
+        )
 
         self.parameters = _ItemList("Parameters", "parameter", self._changed)
         self.constraints = _ItemList("Parameter constraints", "constraint", self._changed)
         self.objectives = _ItemList(
-            "Objectives (none: minimize 'objective')", "objective", self._changed
+            "Objectives (if you add none, the experiment minimizes one metric called "
+            "'objective')",
+            "objective",
+            self._changed,
         )
         self.outcome_constraints = _ItemList("Outcome constraints", "outcome", self._changed)
 
         self.code_view = widgets.HTML()
         self.code_view.add_class("axnb-code")
-        self.create_button = widgets.Button(description="Create experiment", button_style="success")
+        self.create_button = widgets.Button(
+            description="Create experiment", button_style="success", layout=_FIT
+        )
         self.message = widgets.HTML()
         self.message.add_class("axnb-message")
+        #: Where the message shows: under the row of the button that was pressed.
+        self._slots = {
+            b: widgets.VBox()
+            for b in (self.add_parameter_button, self.add_constraint_button,
+                      self.add_objective_button, self.add_outcome_button, self.create_button)
+        }
+        self._slots[self.set_when_button] = self._slots[self.add_parameter_button]
 
         for w, css in [
             (self.add_parameter_button, "axnb-add-parameter"),
@@ -324,22 +349,28 @@ class Builder(widgets.VBox):
             (self.seed_field, "axnb-seed"),
         ]:
             w.add_class(css)
-        self.add_parameter_button.on_click(lambda _: self._guarded(self._add_parameter))
-        self.set_when_button.on_click(lambda _: self._guarded(self._set_when))
-        self.add_constraint_button.on_click(lambda _: self._guarded(self._add_constraint))
-        self.add_objective_button.on_click(lambda _: self._guarded(self._add_objective))
-        self.add_outcome_button.on_click(lambda _: self._guarded(self._add_outcome))
-        self.create_button.on_click(lambda _: self._guarded(self._create))
+        for button, action in [
+            (self.add_parameter_button, self._add_parameter),
+            (self.set_when_button, self._set_when),
+            (self.add_constraint_button, self._add_constraint),
+            (self.add_objective_button, self._add_objective),
+            (self.add_outcome_button, self._add_outcome),
+            (self.create_button, self._create),
+        ]:
+            button.on_click(functools.partial(self._clicked, action))
         for w in (self.name_field, self.seed_field, self.path_field, self.overwrite_field):
             w.observe(lambda _: self._changed(), names="value")
 
         def section(text: str) -> widgets.HTML:
             return widgets.HTML(f"<b>{html.escape(text)}</b>")
 
-        self.children = [
+        slot = self._slots
+        self.experiment_section = widgets.VBox([
             section("Experiment"),
             widgets.HBox([self.name_field, self.seed_field]),
             widgets.HBox([self.path_field, self.overwrite_field]),
+        ])
+        self.parameter_section = widgets.VBox([
             section("Parameters"),
             widgets.HBox(
                 [
@@ -354,23 +385,41 @@ class Builder(widgets.VBox):
                 ]
             ),
             widgets.HBox([self.add_parameter_button, self.set_when_button]),
+            slot[self.add_parameter_button],
             self.parameters.box,
+        ])
+        self.constraint_section = widgets.VBox([
             section("Parameter constraints (linear)"),
             widgets.HBox([self.constraint_text, self.add_constraint_button]),
+            slot[self.add_constraint_button],
             self.constraints.box,
+        ])
+        self.objective_section = widgets.VBox([
             section("Objectives and outcome constraints"),
             widgets.HBox(
                 [self.objective_name, self.objective_direction, self.add_objective_button]
             ),
+            slot[self.add_objective_button],
             self.objectives.box,
             widgets.HBox([self.outcome_text, self.add_outcome_button]),
+            slot[self.add_outcome_button],
             self.outcome_constraints.box,
+        ])
+        self.code_section = widgets.VBox([
             section("Code"),
             self.code_view,
-            self.create_button,
-            self.message,
+            widgets.HBox([self.create_button]),  # in a VBox it would span the whole form
+            slot[self.create_button],
+        ])
+        self.children = [
+            self.experiment_section,
+            self.parameter_section,
+            self.constraint_section,
+            self.objective_section,
+            self.code_section,
         ]
         self.add_class("axnb-builder")
+        self._move_message(self.create_button)
         self._show_kind_fields()
         self._changed()
 
@@ -450,6 +499,15 @@ class Builder(widgets.VBox):
             f"{html.escape(self.code)}</pre>"
         )
 
+    def _kind_changed(self) -> None:
+        """Another kind of parameter: clear what was typed for the previous kind (a log Range
+        followed by an Int must not make a log Int), then show this kind's fields."""
+        self.param_low.value, self.param_high.value = 0.0, 1.0
+        self.param_log.value = False
+        self.param_values.value = ""
+        self.param_value.value = ""
+        self._show_kind_fields()
+
     def _show_kind_fields(self) -> None:
         kind = self.param_kind.value
         show = {
@@ -469,6 +527,17 @@ class Builder(widgets.VBox):
             raise ValueError(f"Add the parameters first ({e})") from None
 
     # ------------------------------------------------------------------ actions
+    def _clicked(self, action: Callable[[], str], button: widgets.Button) -> None:
+        """A button's click: its message shows under that button's row."""
+        self._move_message(button)
+        self._guarded(action)
+
+    def _move_message(self, button: widgets.Button) -> None:
+        for box in self._slots.values():
+            wanted = (self.message,) if box is self._slots[button] else ()
+            if box.children != wanted:
+                box.children = wanted
+
     def _guarded(self, action: Callable[[], str]) -> None:
         try:
             text = action()

@@ -54,7 +54,13 @@ mean (a float, or None when empty) and whose ``.sem`` is the standard error (Non
 the underlying text boxes are ``panel.mean_fields[metric]`` and ``panel.sem_fields[metric]``.
 
 Bad input (a value that violates a constraint, a result that is not a number, completing with
-no trial selected) shows a message in ``panel.message`` and changes nothing.
+no trial selected) shows a message in ``panel.message`` and changes nothing; ``message_text``
+is the same message as plain text (for ``print``). A number typed outside a parameter's
+bounds is brought back to the nearest bound, and the message says so (``layers: 99 is above
+the largest value allowed (6)...``). Floats are shown to 6 significant digits (a field shows
+0.000181796 for 0.00018179603125365696) while the field keeps the exact value, so accepting an
+unedited suggestion creates exactly the suggested trial. A second click on Accept (a double
+click) leaves the trial accepted by the first and says there is nothing left to accept.
 
 For scripting and tests every part is exposed: ``suggest_button``, ``accept_button``,
 ``complete_button``, ``fail_button``, ``attach_button``, ``fields`` (parameter -> input
@@ -106,7 +112,7 @@ from datetime import UTC
 from typing import TYPE_CHECKING, Any
 
 import ipywidgets as widgets
-from traitlets import TraitError
+from traitlets import CFloat, CInt, TraitError, validate
 
 from axnb.rounds import arm_label, batches, latest_window
 from axnb.space import Choice, Fixed, Int, Parameter, Range, SearchSpace, Value
@@ -121,10 +127,80 @@ if TYPE_CHECKING:
 _WIDE = {"description_width": "initial"}
 
 
+#: Significant digits of a float shown on screen (fields, labels, messages).
+DIGITS = 6
+
+
 def _fmt(value: Any) -> str:
     if isinstance(value, float):
-        return f"{value:.6g}"
+        return f"{value:.{DIGITS}g}"
     return str(value)
+
+
+def _shown(value: float) -> float:
+    """``value`` as a field shows it: ``DIGITS`` significant digits (0.00018179603125365696
+    -> 0.000181796)."""
+    return float(f"{value:.{DIGITS}g}") if math.isfinite(value) else value
+
+
+class _NumberField:
+    """What the Range and Int fields share: bounds kept by the kernel, not the browser.
+
+    A stock ``BoundedFloatText`` clamps a value typed out of bounds in the browser, silently
+    (99 becomes 6 and the kernel never hears of 99). These fields send no bounds to the
+    browser; the kernel brings a value outside ``[min, max]`` back to the nearest bound, shows
+    the browser the value it holds and calls the ``on_clamp`` callbacks with ``(field, typed,
+    held)``, so that the panel can say what happened.
+    """
+
+    min: Any
+    max: Any
+
+    def _init_clamp(self) -> None:
+        self._clamp_handlers = widgets.CallbackDispatcher()
+
+    def on_clamp(self, callback: Any, remove: bool = False) -> None:
+        """Call ``callback(field, typed, held)`` when a value outside the bounds is clamped."""
+        self._clamp_handlers.register_callback(callback, remove=remove)
+
+    @validate("value")
+    def _within_bounds(self, proposal: Any) -> Any:
+        value = proposal["value"]
+        held = min(max(value, self.min), self.max)
+        if held != value:
+            self._clamp_handlers(self, value, held)
+        return held
+
+    def set_state(self, sync_data: dict[str, Any]) -> None:
+        super().set_state(sync_data)  # type: ignore[misc]
+        if "value" in sync_data and sync_data["value"] != self.value:  # type: ignore[attr-defined]
+            self.send_state("value")  # type: ignore[attr-defined] # clamped: show what is held
+
+
+class RangeField(_NumberField, widgets.FloatText):
+    """The field of a Range parameter: ``.value`` is exact, the browser shows it to
+    ``DIGITS`` significant digits; a value typed outside ``[min, max]`` is clamped and
+    reported (see ``_NumberField``)."""
+
+    value = CFloat(0.0).tag(sync=True, to_json=lambda v, _: _shown(float(v)))
+    min = CFloat(0.0)  # not synced: the browser would clamp silently
+    max = CFloat(1.0)
+
+    def __init__(self, **kwargs: Any) -> None:
+        self._init_clamp()
+        super().__init__(**kwargs)
+
+
+class IntField(_NumberField, widgets.IntText):
+    """The field of an Int parameter: a value typed outside ``[min, max]`` is clamped and
+    reported (see ``_NumberField``)."""
+
+    min = CInt(0)  # not synced: the browser would clamp silently
+    max = CInt(100)
+
+    def __init__(self, **kwargs: Any) -> None:
+        self._init_clamp()
+        super().__init__(**kwargs)
 
 
 def _css(name: str) -> str:
@@ -143,19 +219,18 @@ def when_hint(p: Parameter) -> str:
 def parameter_field(p: Parameter) -> widgets.Widget:
     """A typed input widget for one parameter; its ``.value`` is a valid value of it.
 
-    Range -> BoundedFloatText, Int -> BoundedIntText (bounds enforced: values outside are
-    clamped), Choice -> Dropdown, Fixed -> disabled Dropdown (read-only). A conditional
-    parameter's tooltip says when it applies (``when_hint``).
+    Range -> ``RangeField``, Int -> ``IntField`` (bounds enforced: values outside are
+    clamped, and ``field.on_clamp(callback)`` hears of it), Choice -> Dropdown, Fixed ->
+    disabled Dropdown (read-only). A conditional parameter's tooltip says when it applies
+    (``when_hint``).
     """
     if isinstance(p, Range):
         start = math.sqrt(p.low * p.high) if p.log else (p.low + p.high) / 2
-        w: widgets.Widget = widgets.BoundedFloatText(
+        w: widgets.Widget = RangeField(
             value=start, min=p.low, max=p.high, step=None, description=p.name, style=_WIDE
         )
     elif isinstance(p, Int):
-        w = widgets.BoundedIntText(
-            value=p.low, min=p.low, max=p.high, description=p.name, style=_WIDE
-        )
+        w = IntField(value=p.low, min=p.low, max=p.high, description=p.name, style=_WIDE)
     elif isinstance(p, Choice):
         w = widgets.Dropdown(
             options=[(_fmt(v), v) for v in p.values],
@@ -393,7 +468,9 @@ class ResultField(widgets.HBox):
         )
         self.mean_box.add_class("axnb-mean")
         self.sem_box = widgets.Text(
-            placeholder="sem (optional)", layout=widgets.Layout(width="130px")
+            placeholder="± standard error (optional)",
+            tooltip="The standard error of the mean, if you know it (empty: unknown)",
+            layout=widgets.Layout(width="210px"),
         )
         self.sem_box.add_class("axnb-sem")
         super().__init__(children=[self.mean_box, self.sem_box])
@@ -529,6 +606,7 @@ class Panel(FollowingBox):
         self.experiment = exp
         self._lock = threading.RLock()
         self._preview: _Preview | None = None
+        self._accepted: int | None = None  # the trial the last Accept created
         self._busy = False
 
         self.title = widgets.HTML()
@@ -625,6 +703,16 @@ class Panel(FollowingBox):
 
     # ------------------------------------------------------------------ scripting helpers
     @property
+    def message_text(self) -> str:
+        """The message the panel shows, as plain text (``message`` is HTML)::
+
+            panel.accept_button.click()
+            print(panel.message_text)   # Accepted: trial 0 is running. Enter its result ...
+        """
+        text = re.sub(r"<br\s*/?>", "\n", self.message.value)
+        return html.unescape(re.sub(r"<[^>]+>", "", text))
+
+    @property
     def suggestion(self) -> dict[str, Value] | None:
         """The parameters Suggest is showing (None when there is no pending preview)."""
         return None if self._preview is None else dict(self._preview.parameters)
@@ -700,15 +788,32 @@ class Panel(FollowingBox):
         """One field per parameter of the search space (see ``_follow_space``)."""
         self._field_space = self.experiment.space
         for p in self.experiment.space.parameters:
-            self.fields[p.name] = parameter_field(p)
+            self.fields[p.name] = self._field(p)
             self._field_parameters[p.name] = p
-            self.fields[p.name].observe(self._on_field, names="value")
         self.parameter_rows.children = [self._row(p, self.fields[p.name])
                                         for p in self.experiment.space.parameters]
         self._show_active()
 
+    def _field(self, p: Parameter) -> widgets.Widget:
+        """``parameter_field(p)``, followed by the panel."""
+        field = parameter_field(p)
+        field.observe(self._on_field, names="value")
+        if isinstance(field, _NumberField):
+            field.on_clamp(self._on_clamp)
+        return field
+
     def _on_field(self, _change: Any) -> None:
         self._show_active()
+
+    def _on_clamp(self, field: widgets.Widget, typed: Any, held: Any) -> None:
+        """A value typed out of bounds was brought back to the bound: say so."""
+        name = next((n for n, f in self.fields.items() if f is field), field.description)
+        side = "above the largest" if typed > held else "below the smallest"
+        self._say(
+            f"{name}: {_fmt(typed)} is {side} value allowed ({_fmt(held)}), so the field now "
+            f"holds {_fmt(held)}. Type a value in [{_fmt(field.min)}, {_fmt(field.max)}].",
+            error=True,
+        )
 
     def _show_active(self) -> None:
         """Disable the fields of inactive parameters (hierarchical spaces), enable the
@@ -753,8 +858,7 @@ class Panel(FollowingBox):
             if made_for.get(p.name) == p:
                 fields[p.name] = old[p.name]
                 continue
-            fields[p.name] = parameter_field(p)
-            fields[p.name].observe(self._on_field, names="value")
+            fields[p.name] = self._field(p)
             if p.name in old and not isinstance(p, Fixed):
                 with contextlib.suppress(ValueError, TypeError, TraitError):
                     fields[p.name].value = p.validate(old[p.name].value)
@@ -828,6 +932,7 @@ class Panel(FollowingBox):
         self._follow_space()  # the fields of the space the suggestion is made in
         (s,) = exp.engine.suggest(trials, 1)
         self._preview = _Preview(dict(s.parameters), s.source, signature)
+        self._accepted = None
         self.set_values(s.parameters)
         self._say(
             f"Suggested ({s.source}): {self._describe(s.parameters)}. Edit the fields if "
@@ -856,8 +961,9 @@ class Panel(FollowingBox):
             if p.name not in values:
                 continue
             a, b = values[p.name], preview.parameters[p.name]
-            if isinstance(p, Range):
-                if abs(float(a) - float(b)) > 1e-9 * (p.high - p.low):
+            if isinstance(p, Range):  # the exact value, or as the field showed it
+                close = abs(float(a) - float(b)) <= 1e-9 * (p.high - p.low)
+                if not close and float(a) != _shown(float(b)):
                     return False
             elif a != b or type(a) is not type(b):
                 return False
@@ -866,6 +972,12 @@ class Panel(FollowingBox):
     def _accept(self) -> None:
         exp = self.experiment
         preview = self._preview
+        if preview is None and self._accepted is not None:  # e.g. a double click
+            index = self._accepted
+            then = ("enter its result and click Complete, or Suggest the next point"
+                    if exp.trial(index).is_running else "click Suggest for the next point")
+            self._say(f"Trial {index} is accepted already, nothing left to accept: {then}.")
+            return
         if preview is None:
             raise ValueError(
                 "Nothing to accept: click Suggest first (or Attach to record a "
@@ -892,6 +1004,7 @@ class Panel(FollowingBox):
             trial = exp.attach(values)
             self._preview = None
             note = " with your edits (source 'manual')"
+        self._accepted = trial.index
         self.refresh()
         self.running.value = trial.index
         self._say(
@@ -949,6 +1062,7 @@ class Panel(FollowingBox):
         result = self._read_result(required=False)
         trial = self.experiment.attach(values, result)
         self._preview = None
+        self._accepted = None
         if result is None:
             self.refresh()
             self.running.value = trial.index
@@ -1355,7 +1469,9 @@ class Panel(FollowingBox):
 
 
 __all__ = [
+    "IntField",
     "Panel",
+    "RangeField",
     "ResultField",
     "format_arm_result",
     "format_share",
