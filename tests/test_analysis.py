@@ -189,6 +189,9 @@ def test_slice_of_int_log_and_choice_parameters(mixed):
     assert n.axis.values == [1, 2, 3, 4, 5, 6] and n.axis.scale == "linear"
     lr = compute_slice(mixed, "lr", grid=30)
     assert lr.axis.scale == "log" and draw_slice(lr).layout.xaxis.type == "log"
+    # small numbers are labelled 10^-4, not with plotly's SI prefixes ("100μ")
+    assert draw_slice(lr).layout.xaxis.exponentformat == "power"
+    assert draw_slice(compute_slice(mixed, "x")).layout.xaxis.exponentformat == "e"
     opt = compute_slice(mixed, "opt")
     assert opt.axis.coords == ["adam", "sgd", "rms"] and opt.mean.shape == (3,)
     assert opt.next_value in ("adam", "sgd", "rms")

@@ -775,8 +775,13 @@ def arr(x: Any) -> np.ndarray:
 
 # --------------------------------------------------------------------- drawing
 def axis_layout(axis_scale: str, title: str, values: Sequence[Any] = ()) -> dict[str, Any]:
-    """Layout of a plot axis for a parameter axis (linear, log or category in given order)."""
+    """Layout of a plot axis for a parameter axis (linear, log or category in given order).
+    Numbers are labelled ``1e-4`` / ``10^-4`` style, not plotly's SI prefixes ("100μ")."""
     out: dict[str, Any] = {"title": {"text": title}, "type": axis_scale}
+    if axis_scale == "log":
+        out["exponentformat"] = "power"
+    elif axis_scale == "linear":
+        out["exponentformat"] = "e"
     if axis_scale == "category":
         out["categoryorder"] = "array"
         out["categoryarray"] = list(values)
