@@ -140,3 +140,68 @@ def test_a_small_discrete_hierarchical_space_is_swept_once(tmp_path):
     assert len(seen) == 5
     with pytest.warns(UserWarning, match="have been tried"):
         exp.suggest()
+
+
+# ------------------------------------------------------------------ the acquisition optimizer
+def _branch_names(exp, branch):
+    """{name: 'inactive' | pinned value | 'free'} for the columns of one branch's pins."""
+    from axnb.engine.encoding import INACTIVE
+
+    enc = exp.engine.encoder
+    out = {}
+    for j, c in enumerate(enc.columns):
+        if j not in branch:
+            out[c.name] = "free"
+        elif branch[j] == INACTIVE:
+            out[c.name] = "inactive"
+        else:
+            out[c.name] = enc.decode_value(j, branch[j])
+    return out
+
+
+def test_the_optimizer_searches_one_branch_at_a_time(tmp_path):
+    """Each branch is optimized with its inactive columns where its trials have them: the
+    parents' values grouped by the children they switch on (depth 2..9 / 10..12)."""
+    exp = axnb.Experiment("h", SPACE, objective="loss", path=tmp_path, seed=0)
+    opt = exp.engine.optimizer
+    got = [_branch_names(exp, b) for b in opt.branches({})]
+    assert len(got) == 3
+    svm = {"model": "svm", "C": "free", "gamma": "free", "trees": "inactive",
+           "depth": "inactive", "split": "inactive"}
+    shallow = {"model": "forest", "C": "inactive", "gamma": "inactive", "trees": "free",
+               "depth": "free", "split": "inactive"}
+    deep = dict(shallow, split="free")
+    assert svm in got and shallow in got and deep in got
+    # a pinned parent leaves its branch only
+    j = exp.engine.encoder.index["model"]
+    pinned = opt.branches({j: exp.engine.encoder.encode_value("model", "svm")})
+    assert [_branch_names(exp, b) for b in pinned] == [svm]
+    # no when=: no branches
+    flat = axnb.Experiment("f", [axnb.Range("x", 0, 1)], objective="y", path=tmp_path / "f")
+    assert flat.engine.optimizer.branches({}) is None
+
+
+def test_model_suggestions_are_rated_where_they_are_suggested(tmp_path):
+    """The candidates come out with their inactive columns at INACTIVE, best first by the
+    acquisition at those very rows (not at rows whose inactive columns roamed over [0, 1])."""
+    import numpy as np
+    import torch
+
+    from axnb.engine.encoding import INACTIVE
+
+    exp = axnb.Experiment("h", SPACE, objective="loss", path=tmp_path, seed=0,
+                          initial_trials=6)
+    for _ in range(8):
+        t = exp.suggest()
+        exp.complete(t.index, loss(t.parameters))
+    strategy = exp.engine
+    acqf, _, _ = strategy.acquisition(exp.trials, 0)
+    rows = strategy.optimizer.candidates(acqf, {})
+    enc = strategy.encoder
+    for row in rows:
+        on = exp.space.active(enc.decode(row))
+        for j, c in enumerate(enc.columns):
+            assert (row[j] == INACTIVE) == (c.name not in on), (c.name, row)
+    with torch.no_grad():
+        values = acqf(torch.tensor(np.asarray(rows)).unsqueeze(-2)).reshape(-1).numpy()
+    assert np.all(np.diff(values) <= 1e-9)
