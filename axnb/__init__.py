@@ -23,6 +23,7 @@ from axnb.errors import (
 )
 from axnb.experiment import Experiment, load
 from axnb.loop import OptimizeResult, RunHandle, optimize
+from axnb.settings import settings
 from axnb.space import Choice, Fixed, Int, Parameter, Range
 from axnb.trial import Rate, Trial
 
@@ -62,4 +63,5 @@ __all__ = [
     "builder",
     "load",
     "optimize",
+    "settings",
 ]

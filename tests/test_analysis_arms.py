@@ -278,9 +278,9 @@ def test_dashboard_gains_the_arms_tab_with_the_first_round(tmp_path):
     dash.refresh()
     assert "arms" in dash.figures and dash.tabs.titles[-1] == "arms"
     assert len(dash.tabs.children) == n_tabs + 1
-    assert dash.tabs.children[-1].children[1] is dash.figures["arms"]
+    assert dash.tabs.children[-1].children[1] is dash.views["arms"]
     fw = dash.figures["arms"]
-    assert isinstance(fw, go.FigureWidget) and len(fw.data) == 6
+    assert isinstance(fw, go.Figure) and len(fw.data) == 6
     assert list(fw.data[5].x) == pytest.approx([1 / 6] * 6)  # the round's weights
     assert len(fw.data[1].x) == 0  # no estimate yet
     assert "round 0: 6 arms (0 completed)" in dash.status.value

@@ -313,7 +313,7 @@ def test_dashboard_on_a_hierarchical_experiment(exp):
     dash = exp.dashboard()
     dash.refresh()
     assert dash.last_error is None
-    assert isinstance(dash.figures["contour"], go.FigureWidget)
+    assert isinstance(dash.figures["contour"], go.Figure)
     dash.contour_x.value, dash.contour_y.value = "C", "trees"  # never active together
     dash.slice_param.value = "trees"
     dash.refresh()

@@ -37,7 +37,8 @@ def completed_in_progress(dash):
 def test_parts_and_display(exp):
     dash = exp.dashboard()
     assert set(dash.figures) == {"contour", "slice", "progress", "trials"}
-    assert all(isinstance(f, go.FigureWidget) for f in dash.figures.values())
+    assert all(isinstance(f, go.Figure) for f in dash.figures.values())
+    assert set(dash.views) == set(dash.figures)  # one light PlotlyView per figure
     assert dash._repr_mimebundle_ is not None  # an ipywidget: displays itself
     assert "0 trials" in dash.status.value and "engine:" in dash.status.value
     dash.close()

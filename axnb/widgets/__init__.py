@@ -5,17 +5,22 @@
     builder = axnb.builder()    # a form that writes the Experiment(...) code and creates it
     ex = exp.explore()          # teaching: the model and acquisition as they were at step k
 
-They are stock ipywidgets (``VBox`` subclasses) with plotly ``FigureWidget`` plots, and they
-hold no state the experiment does not: every action goes straight to the experiment (and so
-to its JSON file), and closing a widget or re-running its cell loses nothing. Each widget
+They are stock ipywidgets (``VBox`` subclasses); the dashboard draws its plotly figures with
+small anywidget views that share one compressed copy of plotly.js per kernel
+(``axnb.widgets.plotly_view``: about 2 MB of widget state per dashboard, where four plotly
+``FigureWidget``s sent 20 MB); the panel, builder and explorer use plotly ``FigureWidget``s.
+They hold no state the experiment does not: every action goes straight to the experiment (and
+so to its JSON file), and closing a widget or re-running its cell loses nothing. Each widget
 follows the experiment through ``exp.subscribe``; updates are debounced and coalesced in a
 small worker thread (see ``axnb.widgets._events``), so a background ``exp.run`` can update
 the dashboard while the notebook stays usable. ``close()`` unsubscribes.
 
-Where they run: JupyterLab 4, Notebook 7 and VS Code (Jupyter extension) render them with no
-setup (ipywidgets 8; plotly's FigureWidget is an anywidget since plotly 6). Google Colab
-renders third-party widgets only after ``google.colab.output.enable_custom_widget_manager()``;
-axnb detects Colab and calls it once, automatically, when a widget is created.
+Where they run: JupyterLab 4 and Notebook 7 (both tested in a real browser), and VS Code
+(designed for: ipywidgets 8, anywidget). Google Colab renders third-party widgets only after
+``google.colab.output.enable_custom_widget_manager()``; axnb detects Colab and calls it once.
+Where widgets cannot render (Colab, nbconvert / papermill runs and their HTML exports), the
+dashboard is static (``axnb.widgets.static``): the same figures, status and table as plain
+outputs, replaced in place through display handles (``axnb.settings.display``).
 """
 
 from typing import TYPE_CHECKING, Any

@@ -4,7 +4,7 @@
     handle = exp.run(f, trials=20, background=True)
     handle.wait()
     dash.refresh()                               # synchronous refresh (scripts, tests)
-    dash.figures["progress"]                     # the plotly FigureWidgets, by name
+    dash.figures["progress"]                     # the plotly figures (go.Figure), by name
     dash.close()                                 # stop following the experiment
 
 Tabs: **contour** (x / y parameter and metric pickers), **slice** (parameter and metric
@@ -16,11 +16,14 @@ rounds (``exp.suggest_arms``). The status line shows the trial counts, the best 
 doing (``exp.engine.status``: idle, sampling initial points, fitting model, optimizing
 acquisition).
 
-The arms tab and its FigureWidget exist only once the experiment has a round: a dashboard
+The arms tab and its figure exist only once the experiment has a round: a dashboard
 created before the first ``suggest_arms`` gains the tab at the refresh that sees the round
 (the trials table gains its ``batch`` and ``weight`` columns then too). While a trial is
 excluded (``exp.exclude``) the table has an ``excluded`` column (with the reason) and shades
-those rows; the figures draw excluded trials as hollow markers.
+those rows; the figures draw excluded trials as hollow markers. Once a trial has failed (or
+been abandoned) with a reason, the table has a ``reason`` column: the reason's last line (a
+traceback's error), shortened. Until a model can be drawn, the contour's and slice's parameter
+axes span the parameters' bounds. The figures take the dashboard's full width.
 
 A change of the search space (``exp.change_parameters``, in this kernel or, seen at the next
 sync, in another) is followed at the next refresh: the parameter pickers offer the new
@@ -34,8 +37,17 @@ How it stays live without flicker or waste: the dashboard subscribes to the expe
 change events (they may come from a background run's thread); a ``Refresher`` worker
 coalesces them and refreshes at most about every ``interval`` seconds with the latest state.
 Each refresh computes the analyses' records (``axnb.analysis.*.compute_*``), draws them with
-the same ``draw_*`` functions as ``exp.plot``, and pushes the new traces and layout into the
-existing ``go.FigureWidget``s inside ``batch_update`` (one message per figure, no re-creation).
+the same ``draw_*`` functions as ``exp.plot``, copies the result into the figure of
+``dash.figures`` (a ``go.Figure`` that keeps its identity) and pushes its JSON to that tab's
+``PlotlyView`` (``dash.views``; one state message per changed figure, drawn in the browser
+with ``Plotly.react``, the user's zoom kept while the pickers stay the same).
+
+Why not ``go.FigureWidget``: since plotly 6 each one carries the whole plotly.js bundle in its
+widget state (about 5 MB; a dashboard sent about 21 MB and stayed blank for seconds). The
+views share one gzip-compressed copy (``axnb.widgets.plotly_view``): a dashboard's widget state
+is about 2 MB plus its figures' JSON, and a second dashboard in the same kernel reuses the
+copy the browser already has.
+
 The model-based figures (contour, slice) are recomputed only when the completed-trial data
 change (a signature of completed trials, their results and whether they are excluded: an
 ``exp.exclude``, ``include`` or ``correct`` redraws them) or a picker changes; the status
@@ -48,6 +60,10 @@ parameters are active; a message for two parameters never active together).
 
 The figures are model views of the experiment; the widget keeps nothing else, so closing it
 or re-running its cell loses nothing.
+
+Where custom widgets cannot render (Colab, notebooks executed for an export), ``Dashboard(exp)``
+and ``exp.dashboard()`` return an ``axnb.widgets.static.StaticDashboard`` (the same figures as
+plain outputs updated in place) when ``axnb.settings.display`` resolves to ``"static"``.
 """
 
 from __future__ import annotations
@@ -66,6 +82,7 @@ from axnb.analysis._common import never_together
 from axnb.loop import stop_at_exit
 from axnb.widgets._colab import enable_custom_widgets
 from axnb.widgets._events import INTERVAL, FollowingBox, Refresher
+from axnb.widgets.plotly_view import PlotlyView, plotly_library
 
 if TYPE_CHECKING:
     from axnb.experiment import Experiment
@@ -100,6 +117,21 @@ def _excluded_cell(t: Trial) -> str:
         return "yes"
     why = " ".join(why.split())
     return "yes: " + (why if len(why) <= 40 else why[:39] + "…")
+
+
+def any_reason(trials: list[Trial]) -> bool:
+    """Whether a failed or abandoned trial has a reason: the table then has a reason column."""
+    return any(t.status in ("failed", "abandoned") and t.reason for t in trials)
+
+
+def _reason_cell(t: Trial, width: int = 60) -> str:
+    """Why a trial failed (or was abandoned): the reason's last line (a traceback's error),
+    shortened; empty for other trials."""
+    if t.status not in ("failed", "abandoned") or not t.reason:
+        return ""
+    lines = [line.strip() for line in t.reason.strip().splitlines() if line.strip()]
+    why = lines[-1] if lines else ""
+    return why if len(why) <= width else why[: width - 1] + "…"
 
 
 def any_outside(trials: list[Trial]) -> bool:
@@ -153,31 +185,33 @@ def data_signature(trials: list[Trial]) -> tuple:
     )
 
 
-def update_in_place(widget: go.FigureWidget, fig: go.Figure) -> None:
-    """Make ``widget`` show ``fig`` without re-creating it.
+def update_in_place(target: go.Figure, fig: go.Figure) -> None:
+    """Make ``target`` hold ``fig``'s traces and layout, keeping ``target`` itself (scripts
+    and tests may hold on to ``dash.figures[name]``)."""
+    target.data = ()
+    target.add_traces(list(fig.data))
+    target.layout = fig.layout
 
-    When the traces line up (same count and types, as the analyses guarantee for the same
-    pickers) their properties and the layout are updated in one ``batch_update`` message;
-    otherwise the traces are replaced.
-    """
-    same = len(widget.data) == len(fig.data) and all(
-        a.type == b.type for a, b in zip(widget.data, fig.data)
-    )
-    if not same:
-        with widget.batch_update():
-            widget.data = ()
-        widget.add_traces(list(fig.data))
-    layout = fig.layout.to_plotly_json()
-    with widget.batch_update():
-        if same:
-            for old, new in zip(widget.data, fig.data):
-                props = new.to_plotly_json()
-                props.pop("type", None)
-                props.pop("uid", None)
-                old.update(props, overwrite=True)
-        widget.layout.update(layout, overwrite=True)
-        widget.layout.annotations = fig.layout.annotations
-        widget.layout.shapes = fig.layout.shapes
+
+def bounds_range(axis: Any) -> list[float] | None:
+    """An analysis axis's parameter bounds in plotly's units (log10 on a log axis), None on a
+    category axis."""
+    if axis.is_category or not axis.values:
+        return None
+    to = math.log10 if axis.scale == "log" else float
+    return [to(float(axis.values[0])), to(float(axis.values[-1]))]
+
+
+def fit_axes(fig: go.Figure, axes: dict[str, Any]) -> None:
+    """Give the figure's axes without a range (plotly would autorange them on nothing: -1 to
+    6) their parameter's bounds. ``axes``: ``"x"`` or ``"y"`` -> analysis axis."""
+    for letter, axis in axes.items():
+        rng = bounds_range(axis)
+        if rng is None:
+            continue
+        select = fig.for_each_xaxis if letter == "x" else fig.for_each_yaxis
+        select(lambda a, rng=rng: a.update(range=rng, autorange=False)
+               if a.range is None else None)
 
 
 def message_figure(text: str, title: str = "", height: int = 300) -> go.Figure:
@@ -225,19 +259,27 @@ def _sort_key(value: Any) -> tuple:
     return (1, 0.0, str(value))
 
 
-class Dashboard(FollowingBox):
-    """Live tabs for ``exp`` (see module doc). Parts: ``figures`` (name -> FigureWidget),
-    ``status``, ``tabs``, the pickers (``contour_x``, ``contour_y``, ``contour_metric``,
-    ``slice_param``, ``slice_metric``, ``progress_metric``, ``arms_metric``, ``sort_by``,
-    ``descending``), ``refresh()`` and ``close()``. ``figures["arms"]`` exists once the
-    experiment has a bandit round."""
+class DashboardCore:
+    """What a dashboard computes, without its widgets: the picks, the figures (``figures``:
+    name -> ``go.Figure``), the trials table and the status line, brought up to date by
+    ``refresh()`` and by a ``Refresher``. ``Dashboard`` shows them as widgets,
+    ``axnb.widgets.static.StaticDashboard`` as plain outputs updated in place.
+
+    A subclass provides ``status`` and ``message`` (objects with a ``value``: HTML), the
+    pickers (objects with ``value``, ``options`` and ``disabled``: ipywidgets or ``Pick``),
+    ``_show(name, fig)`` and ``_add_tab(name)``."""
 
     #: Parts that every refresh brings up to date.
     PARTS = ("status", "contour", "slice", "progress", "trials", "pareto", "arms")
 
-    def __init__(self, exp: Experiment, interval: float = INTERVAL, grid: int = 40) -> None:
-        enable_custom_widgets()
-        super().__init__()
+    experiment: Experiment
+    figures: dict[str, go.Figure]
+    status: Any
+    message: Any
+    _refresher: Refresher | None
+
+    def _setup(self, exp: Experiment, grid: int) -> None:
+        """The state every dashboard starts with."""
         self.experiment = exp
         self.grid = int(grid)
         self._lock = threading.RLock()
@@ -247,25 +289,15 @@ class Dashboard(FollowingBox):
         self._counts = ""
         self._space = space_signature(exp)
         self._following = False  # True while the pickers follow a new space: no redraws
+        self.figures = {}
 
+    def _make_pickers(self, picker: Callable[[str, list[str], str | None, str], Any],
+                      toggle: Callable[[], Any]) -> list[str]:
+        """Create the pickers with ``picker(label, options, value, css)`` and the descending
+        toggle with ``toggle()``; the names of the first tabs."""
+        exp = self.experiment
         tunable = [p.name for p in exp.space.tunable]
         metrics = list(exp.metrics)
-        self.status = widgets.HTML()
-        self.status.add_class("axnb-status")
-        self.message = widgets.HTML()
-        self.message.add_class("axnb-dashboard-message")
-
-        def picker(label: str, options: list[str], value: str | None, css: str) -> Any:
-            w = widgets.Dropdown(
-                options=options,
-                value=value,
-                description=label,
-                style=_WIDE,
-                layout=widgets.Layout(width="220px"),
-            )
-            w.add_class(css)
-            return w
-
         second = next(  # in a hierarchical space, one that can be active with the first
             (n for n in tunable[1:] if never_together(exp.space, [tunable[0], n]) is None),
             tunable[1] if len(tunable) > 1 else tunable[0],
@@ -281,22 +313,11 @@ class Dashboard(FollowingBox):
         ))
         self.arms_metric = picker("metric", arm_metrics, arm_metrics[0], "axnb-arms-metric")
         trials = exp.trials
-        columns = self._columns(trials)
-        self.sort_by = picker("sort by", columns, "index", "axnb-sort-by")
-        self.descending = widgets.ToggleButton(
-            value=True, description="descending", icon="sort-amount-desc"
-        )
-        self.descending.add_class("axnb-descending")
+        self.sort_by = picker("sort by", self._columns(trials), "index", "axnb-sort-by")
+        self.descending = toggle()
         if len(tunable) < 2:
             self.contour_x.disabled = self.contour_y.disabled = True
-
-        names = ["contour", "slice", "progress", "trials"]
-        if exp.is_multi_objective:
-            names.append("pareto")
-        if has_rounds(trials):
-            names.append("arms")
-        self.figures: dict[str, go.FigureWidget] = {}
-        self._controls = {
+        self._controls: dict[str, list[Any]] = {
             "contour": [self.contour_x, self.contour_y, self.contour_metric],
             "slice": [self.slice_param, self.slice_metric],
             "progress": [self.progress_metric],
@@ -304,75 +325,37 @@ class Dashboard(FollowingBox):
             "pareto": [],
             "arms": [self.arms_metric],
         }
-        pages = [self._page(name) for name in names]
-        self.tabs = widgets.Tab(children=pages, titles=names)
-        self.tabs.add_class("axnb-tabs")
-        self.children = [self.status, self.tabs, self.message]
-        self.add_class("axnb-dashboard")
+        names = ["contour", "slice", "progress", "trials"]
+        if exp.is_multi_objective:
+            names.append("pareto")
+        if has_rounds(trials):
+            names.append("arms")
+        return names
 
-        for w in (self.contour_x, self.contour_y, self.contour_metric):
-            w.observe(self._on_picker("contour"), names="value")
-        for w in (self.slice_param, self.slice_metric):
-            w.observe(self._on_picker("slice"), names="value")
-        self.progress_metric.observe(self._on_picker("progress"), names="value")
-        self.arms_metric.observe(self._on_picker("arms"), names="value")
-        for w in (self.sort_by, self.descending):
-            w.observe(self._on_picker("trials"), names="value")
-
-        # Cheap parts now (the dashboard shows at once); the model figures in the worker.
+    def _start(self, interval: float, name: str) -> None:
+        """Draw the cheap parts now, the model figures in the worker; follow the experiment
+        and poll the engine's status."""
         self._update(["status", "progress", "trials", "pareto", "arms"])
-        self._refresher = Refresher(exp, self._refresh_changed, interval, "axnb-dashboard")
+        self._refresher = Refresher(self.experiment, self._refresh_changed, interval, name)
         self._refresher.poke()
         self._poller = threading.Thread(target=self._poll_status, daemon=True)
         self._poller.start()
         stop_at_exit(self._closed.set, self._poller.join)
 
-    # ------------------------------------------------------------------ public
+    def _show(self, name: str, fig: go.Figure) -> None:
+        raise NotImplementedError
+
+    def _add_tab(self, name: str) -> None:
+        raise NotImplementedError
+
     def refresh(self) -> None:
         """Bring every figure and the status line up to date now (synchronously)."""
         self._update(list(self.PARTS), force=True)
-
-    def close(self) -> None:
-        """Stop following the experiment (unsubscribe, stop polling) and close the views."""
-        self._closed.set()
-        super().close()
-
-    def __repr__(self) -> str:
-        return f"<axnb Dashboard for experiment '{self.experiment.name}'>"
 
     # ------------------------------------------------------------------ updating
     def _refresh_changed(self) -> None:
         if not self._closed.is_set():
             self._update(list(self.PARTS))
-
-    def _page(self, name: str) -> widgets.VBox:
-        """A tab's page (its pickers above its figure), creating the figure."""
-        self.figures[name] = go.FigureWidget(message_figure("Computing…", name))
-        page = widgets.VBox([widgets.HBox(self._controls[name]), self.figures[name]])
-        page.add_class(f"axnb-tab-{name}")
-        return page
-
-    def _add_tab(self, name: str) -> None:
-        """Add a tab after creation (the arms tab when the first round appears)."""
-        page = self._page(name)
-        titles = tuple(self.tabs.titles)
-        self.tabs.children = (*self.tabs.children, page)
-        self.tabs.titles = (*titles, name)
-
-    def _on_picker(self, name: str) -> Callable[[Any], None]:
-        def handler(change: Any) -> None:
-            if self._following:  # the refresh that moves the pickers redraws after
-                return
-            if name == "contour" and self.contour_x.value == self.contour_y.value:
-                # keep two different axes: move the other picker out of the way
-                other = self.contour_y if change.owner is self.contour_x else self.contour_x
-                alternatives = [v for v in other.options if v != change.new]
-                if alternatives:
-                    other.value = change.old if change.old in alternatives else alternatives[0]
-                    return  # that change triggers the update
-            self._update([name])
-
-        return handler
 
     def _follow_space(self) -> tuple:
         """Offer the parameters of the current search space in the pickers when it changed
@@ -465,8 +448,10 @@ class Dashboard(FollowingBox):
                 f"{html.escape(self.last_error or '')}</span>"
             )
 
-    def _show(self, name: str, fig: go.Figure) -> None:
-        update_in_place(self.figures[name], fig)
+    def _ui_key(self, name: str) -> str:
+        """What the user's zoom on a figure belongs to: its pickers (new picks, new zoom)."""
+        picks = [w.value for w in self._controls.get(name, []) if w is not self.descending]
+        return "|".join(str(v) for v in [name, *picks])
 
     def _contour(self, trials: list[Trial]) -> go.Figure:
         if len(self.experiment.space.tunable) < 2:
@@ -483,7 +468,10 @@ class Dashboard(FollowingBox):
             grid=self.grid,
             trials=trials,
         )
-        return draw_contour(rec)
+        fig = draw_contour(rec)
+        if rec.mean is None:  # no model yet: the axes show the parameters' bounds
+            fit_axes(fig, {"x": rec.x, "y": rec.y})
+        return fig
 
     def _slice(self, trials: list[Trial]) -> go.Figure:
         if self.slice_param.value is None:
@@ -497,15 +485,19 @@ class Dashboard(FollowingBox):
             grid=max(self.grid, 60),
             trials=trials,
         )
-        return draw_slice(rec)
+        fig = draw_slice(rec)
+        if rec.mean is None:  # no model yet: the x axis shows the parameter's bounds
+            fit_axes(fig, {"x": rec.axis})
+        return fig
 
     # ------------------------------------------------------------------ trials table
     def _columns(self, trials: list[Trial]) -> list[str]:
         exp = self.experiment
         rounds = ["batch", "weight"] if has_rounds(trials) else []
+        reason = ["reason"] if any_reason(trials) else []
         excluded = ["excluded"] if any_excluded(trials) else []
         outside = ["outside"] if any_outside(trials) else []
-        return ["index", "status", *excluded, *outside, "source", *rounds,
+        return ["index", "status", *reason, *excluded, *outside, "source", *rounds,
                 *self._parameter_columns(trials), *exp.metrics]
 
     def _parameter_columns(self, trials: list[Trial]) -> list[str]:
@@ -524,18 +516,22 @@ class Dashboard(FollowingBox):
                 self.sort_by.value = value
 
     def table_rows(self, trials: list[Trial] | None = None) -> list[dict[str, Any]]:
-        """The trials table's rows (sorted as picked): index, status, (``excluded``, a bool,
-        when a trial is excluded; ``outside``, a bool, when one is outside the search space),
+        """The trials table's rows (sorted as picked): index, status, (``reason``, why it
+        failed, when a failed or abandoned trial has a reason; ``excluded``, a bool, when a
+        trial is excluded; ``outside``, a bool, when one is outside the search space),
         source, (``batch`` and ``weight`` in an experiment with bandit rounds), parameters
         (those removed from the space too), metric means and sems."""
         exp = self.experiment
         trials = exp.trials if trials is None else trials
         rounds = has_rounds(trials)
+        reason = any_reason(trials)
         excluded = any_excluded(trials)
         outside = any_outside(trials)
         rows = []
         for t in trials:
             row: dict[str, Any] = {"index": t.index, "status": t.status}
+            if reason:
+                row["reason"] = _reason_cell(t)
             if excluded:
                 row.update(excluded=t.excluded, excluded_text=_excluded_cell(t))
             if outside:
@@ -559,14 +555,16 @@ class Dashboard(FollowingBox):
         exp = self.experiment
         rows = self.table_rows(trials)
         rounds = ["batch", "weight"] if has_rounds(trials) else []
+        reason = ["reason"] if any_reason(trials) else []
         excluded = ["excluded"] if any_excluded(trials) else []
         outside = ["outside"] if any_outside(trials) else []
         params = self._parameter_columns(trials)
-        header = ["trial", "status", *excluded, *outside, "source", *rounds, *params,
+        header = ["trial", "status", *reason, *excluded, *outside, "source", *rounds, *params,
                   *exp.metrics]
         columns: list[list[str]] = [[] for _ in header]
         for row in rows:
             values = [row["index"], row["status"]]
+            values += [row["reason"] for _ in reason]
             values += [row["excluded_text"] for _ in excluded]
             values += ["yes" if row["outside"] else "" for _ in outside]
             values += [row["source"]]
@@ -670,6 +668,117 @@ class Dashboard(FollowingBox):
         while not self._closed.wait(STATUS_POLL):
             with contextlib.suppress(Exception):
                 self._update_status()
+
+
+class Dashboard(FollowingBox, DashboardCore):
+    """Live tabs for ``exp`` (see module doc). Parts: ``figures`` (name -> ``go.Figure``, the
+    figure each tab shows), ``views`` (name -> the ``PlotlyView`` that draws it), ``status``,
+    ``tabs``, the pickers (``contour_x``, ``contour_y``, ``contour_metric``, ``slice_param``,
+    ``slice_metric``, ``progress_metric``, ``arms_metric``, ``sort_by``, ``descending``),
+    ``refresh()`` and ``close()``. ``figures["arms"]`` exists once the experiment has a
+    bandit round.
+
+    ``Dashboard(exp)`` (and so ``exp.dashboard()``) returns a
+    ``axnb.widgets.static.StaticDashboard`` instead when ``axnb.settings.display`` resolves to
+    ``"static"`` (see ``axnb.settings``).
+    """
+
+    def __new__(cls, exp: Experiment, *args: Any, **kwargs: Any) -> Any:
+        from axnb.settings import resolve_display
+
+        if cls is Dashboard and resolve_display() == "static":
+            from axnb.widgets.static import StaticDashboard
+
+            return StaticDashboard(exp, *args, **kwargs)  # not a Dashboard: no __init__
+        return super().__new__(cls, exp, *args, **kwargs)
+
+    def __init__(self, exp: Experiment, interval: float = INTERVAL, grid: int = 40) -> None:
+        enable_custom_widgets()
+        super().__init__()
+        self._setup(exp, grid)
+        self.status = widgets.HTML()
+        self.status.add_class("axnb-status")
+        self.message = widgets.HTML()
+        self.message.add_class("axnb-dashboard-message")
+
+        def picker(label: str, options: list[str], value: str | None, css: str) -> Any:
+            w = widgets.Dropdown(
+                options=options,
+                value=value,
+                description=label,
+                style=_WIDE,
+                layout=widgets.Layout(width="220px"),
+            )
+            w.add_class(css)
+            return w
+
+        def toggle() -> widgets.ToggleButton:
+            w = widgets.ToggleButton(value=True, description="descending",
+                                     icon="sort-amount-desc")
+            w.add_class("axnb-descending")
+            return w
+
+        names = self._make_pickers(picker, toggle)
+        self.views: dict[str, PlotlyView] = {}
+        self._library = plotly_library()
+        pages = [self._page(name) for name in names]
+        self.tabs = widgets.Tab(children=pages, titles=names)
+        self.tabs.add_class("axnb-tabs")
+        self.children = [self.status, self.tabs, self.message]
+        self.add_class("axnb-dashboard")
+
+        for w in (self.contour_x, self.contour_y, self.contour_metric):
+            w.observe(self._on_picker("contour"), names="value")
+        for w in (self.slice_param, self.slice_metric):
+            w.observe(self._on_picker("slice"), names="value")
+        self.progress_metric.observe(self._on_picker("progress"), names="value")
+        self.arms_metric.observe(self._on_picker("arms"), names="value")
+        for w in (self.sort_by, self.descending):
+            w.observe(self._on_picker("trials"), names="value")
+        self._start(interval, "axnb-dashboard")
+
+    def close(self) -> None:
+        """Stop following the experiment (unsubscribe, stop polling) and close the views."""
+        self._closed.set()
+        super().close()
+
+    def __repr__(self) -> str:
+        return f"<axnb Dashboard for experiment '{self.experiment.name}'>"
+
+    def _page(self, name: str) -> widgets.VBox:
+        """A tab's page (its pickers above its figure), creating the figure and its view."""
+        self.figures[name] = message_figure("Computing…", name)
+        self.views[name] = PlotlyView(self.figures[name], library=self._library)
+        self.views[name].add_class(f"axnb-figure-{name}")
+        page = widgets.VBox([widgets.HBox(self._controls[name]), self.views[name]])
+        page.add_class(f"axnb-tab-{name}")
+        return page
+
+    def _add_tab(self, name: str) -> None:
+        """Add a tab after creation (the arms tab when the first round appears)."""
+        page = self._page(name)
+        titles = tuple(self.tabs.titles)
+        self.tabs.children = (*self.tabs.children, page)
+        self.tabs.titles = (*titles, name)
+
+    def _on_picker(self, name: str) -> Callable[[Any], None]:
+        def handler(change: Any) -> None:
+            if self._following:  # the refresh that moves the pickers redraws after
+                return
+            if name == "contour" and self.contour_x.value == self.contour_y.value:
+                # keep two different axes: move the other picker out of the way
+                other = self.contour_y if change.owner is self.contour_x else self.contour_x
+                alternatives = [v for v in other.options if v != change.new]
+                if alternatives:
+                    other.value = change.old if change.old in alternatives else alternatives[0]
+                    return  # that change triggers the update
+            self._update([name])
+
+        return handler
+
+    def _show(self, name: str, fig: go.Figure) -> None:
+        update_in_place(self.figures[name], fig)
+        self.views[name].show(fig, uirevision=self._ui_key(name))
 
 
 __all__ = ["Dashboard", "data_signature", "space_signature", "update_in_place"]
