@@ -79,7 +79,9 @@ def _column(p: Parameter) -> Column:
 
 #: The encoded value of an inactive parameter (hierarchical spaces): outside [0, 1], so the
 #: kernel sees trials where a parameter is inactive as far from those where it is active
-#: whatever its value (as SMAC imputes inactive hyperparameters).
+#: whatever its value (as SMAC imputes inactive hyperparameters). bench.hierarchical (10
+#: seeds): median regret -1: 0.023, 0: 0.016 (within seed noise), 0.5: 0.210 (the middle of
+#: the range makes one branch's trials near neighbours of the other's).
 INACTIVE = -1.0
 
 
