@@ -22,11 +22,13 @@ TORCH  := torch==2.13.0
 PIP_INSTALL := $(PIP) install --quiet --progress-bar off
 LOWEST      := .venv-lowest
 LOWEST_PIP  := $(LOWEST)/bin/pip install --quiet --progress-bar off
-# The tests run on the lowest versions: the engine and the layers on top of it, without the
+# The tests run on the lowest versions: the engine, the layers on top of it and the widgets
+# (the floors VS Code and Colab need: ipywidgets 8, anywidget, plotly 6), without the
 # browser and slow tests. A suggestion that falls back to random points for lack of a BoTorch
 # feature warns "axnb: ..." (RuntimeWarning); -W makes that an error instead of a silent pass.
 LOWEST_TESTS := tests/test_engine.py tests/test_experiment.py tests/test_space.py \
-	tests/test_constraints.py tests/test_loop.py tests/test_persistence.py
+	tests/test_constraints.py tests/test_loop.py tests/test_persistence.py \
+	tests/test_widgets_dashboard.py tests/test_dashboard_weight.py tests/test_widgets_panel.py
 
 # Extra pytest arguments, e.g. `make test PYTEST_ARGS="-m 'not slow' -x"`.
 PYTEST_ARGS ?=

@@ -1,1 +1,2 @@
-"""Helpers for the real-browser test: a throw-away JupyterLab server and page actions."""
+"""Helpers for the real-browser test: a throw-away Jupyter server (JupyterLab or Notebook 7)
+and page actions."""
