@@ -229,3 +229,62 @@ def test_live_dashboard_notebook(jupyter, page, console_errors):
     assert len(saved) == 10 and all(t["status"] == "completed" for t in saved)
     assert_no_widget_errors(page, console_errors)
     print(f"[{kind}] live_dashboard in the browser: {time.monotonic() - start:.1f} s")
+
+
+STATIC_CELLS = [
+    """import axnb
+axnb.settings.display = "static"   # what Colab and nbconvert get from "auto"
+exp = axnb.Experiment("static_demo", [axnb.Range("x1", 0, 1), axnb.Range("x2", 0, 1)],
+                      objective="loss", minimize=True, seed=0, overwrite=True)
+dash = exp.dashboard()
+dash""",
+    """exp.run(lambda p: (p["x1"] - 0.3) ** 2 + (p["x2"] - 0.6) ** 2, trials=8, progress=False)
+dash.refresh()
+len(exp.trials)""",
+]
+
+
+def _static_notebook(path: Path) -> None:
+    import nbformat
+
+    nb = nbformat.v4.new_notebook()
+    nb.cells = [nbformat.v4.new_code_cell(src) for src in STATIC_CELLS]
+    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3",
+                                 "language": "python"}
+    nbformat.write(nb, str(path))
+
+
+def test_static_dashboard(jupyter, page, console_errors):
+    """axnb.settings.display = "static": the dashboard is plain outputs (no widget) that a
+    later cell's run updates in place. plotly.js comes from its CDN, served here from the
+    plotly package (this machine has no internet)."""
+    import plotly
+
+    kind, url, root, artifacts = jupyter
+    _static_notebook(root / "static_dashboard.ipynb")
+    bundle = Path(plotly.__file__).parent / "package_data" / "plotly.min.js"
+    page.route("https://cdn.plot.ly/**", lambda route: route.fulfill(
+        path=str(bundle), content_type="application/javascript"))
+    open_notebook(page, url, "static_dashboard.ipynb", kind)
+    run_all(page)
+    assert_no_widget_errors(page, console_errors)
+
+    first = page.locator(".jp-CodeCell").first
+    outputs = first.locator(".jp-OutputArea-child")
+    status = first.locator(".axnb-status")
+    page.wait_for_function("el => el.textContent.includes('8 trials')",
+                           arg=status.element_handle(), timeout=60_000)
+    assert first.locator(".jupyter-widgets").count() == 0  # plain outputs, no widget
+    plot = first.locator(".axnb-static-figure .main-svg").first
+    plot.wait_for(state="visible", timeout=60_000)
+    page.wait_for_function(
+        "el => el.querySelectorAll('.scatterlayer .trace, .heatmaplayer .hm').length > 0",
+        arg=first.locator(".axnb-static-figure").first.element_handle(), timeout=60_000)
+    table = first.locator(".axnb-static-trials")
+    assert table.locator("tr").count() >= 8 + 1  # header + 8 trials
+    # Replaced in place by every refresh during the run: one of each output, not a pile.
+    assert status.count() == 1 and table.count() == 1
+    figures = first.locator(".axnb-static-figure")
+    assert 3 <= figures.count() == len(set(figures.evaluate_all("els => els.map(e => e.id)")))
+    assert outputs.count() <= 8  # status, contour, slice, progress, trials, message
+    first.screenshot(path=str(artifacts / "browser_static_dashboard.png"))
