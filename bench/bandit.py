@@ -628,9 +628,9 @@ def render(data: dict[str, Any], command: str | None = None) -> dict[str, str]:
 
 
 # --------------------------------------------------------------------------- command line
-def shown_command(argv: Sequence[str]) -> str:
+def shown_command(argv: Sequence[str], program: str = "python -m bench.bandit") -> str:
     """The command line as the report shows it: without the output options (--json, --write,
-    --markdown, --workers), which do not change the results."""
+    --markdown, --workers), which do not change the results (``bench.hierarchical`` too)."""
     shown, skip = [], False
     for i, a in enumerate(argv):
         if skip:
@@ -644,7 +644,7 @@ def shown_command(argv: Sequence[str]) -> str:
         if name in ("--json", "--write", "--markdown", "--workers"):
             continue
         shown.append(a)
-    return " ".join(["python -m bench.bandit", *shown])
+    return " ".join([program, *shown])
 
 
 def main(argv: list[str] | None = None) -> int:

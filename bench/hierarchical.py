@@ -489,22 +489,10 @@ def write_section(path: Path | str, block: str) -> None:
 
 
 def shown_command(argv: Sequence[str]) -> str:
-    """The command line without the output options (--json, --write, --markdown,
-    --workers), which do not change the results."""
-    shown, skip = [], False
-    for i, a in enumerate(argv):
-        if skip:
-            skip = False
-            continue
-        name = a.split("=", 1)[0]
-        if name in ("--json", "--workers") and "=" not in a:
-            skip = True
-        elif name == "--write" and "=" not in a:
-            skip = i + 1 < len(argv) and not argv[i + 1].startswith("--")
-        if name in ("--json", "--write", "--markdown", "--workers"):
-            continue
-        shown.append(a)
-    return " ".join(["python -m bench.hierarchical", *shown])
+    """The command line without the output options, which do not change the results."""
+    from bench.bandit import shown_command as shown
+
+    return shown(argv, "python -m bench.hierarchical")
 
 
 def _floats(text: str) -> list[float]:

@@ -6,8 +6,10 @@ of ``import axnb``.
     python -m bench.micro --only io          # the storage figures only, printed
 
 Run with one thread (``bench.run`` starts it in a fresh subprocess after the optimization
-runs). Also: ``exp.plot.contour`` at 200 observations in 6-D (50 x 50 grid) and the
-dashboard's refresh after one completed trial at 200 trials.
+runs). Also: ``exp.plot.contour`` at 200 observations in 6-D (50 x 50 grid) and, at 200
+trials, the dashboard's ``refresh()``, the latency from ``complete()`` to the refreshed figures
+(target < 0.3 s), the refreshes a burst of completes causes and the kernel side of a
+dashboard's first paint (``--only dashboard`` runs just these).
 """
 
 from __future__ import annotations
@@ -216,15 +218,67 @@ def bench_contour() -> dict[str, Any]:
     return out
 
 
-def bench_dashboard(folder: Path, n: int = 200, repeats: int = 3) -> dict[str, Any]:
-    """Dashboard refresh after one completed trial, at ``n`` trials: the synchronous
-    ``refresh()`` (refit + contour + slice + progress + table, pushed with batch_update) and
-    the latency from ``complete()`` to the automatic, debounced refresh being done."""
+def _placeholder(view: Any) -> bool:
+    """Whether a dashboard view still shows its "Computing…" placeholder."""
+    return "Computing" in json.dumps(view.figure.get("layout", {}).get("annotations", []))
+
+
+def _until(done: Any, timeout: float = 300.0, step: float = 0.002) -> float:
+    """Poll ``done()`` until true; the perf_counter() when it was seen true."""
+    deadline = time.perf_counter() + timeout
+    while not done():
+        if time.perf_counter() > deadline:
+            raise TimeoutError("dashboard did not update")
+        time.sleep(step)
+    return time.perf_counter()
+
+
+def bench_first_paint(path: Path) -> dict[str, Any]:
+    """Kernel side of a dashboard's first paint on a freshly loaded experiment (its model not
+    fitted yet): from ``exp.dashboard()`` to the call returning (what the browser can show
+    first), to the selected tab's figure and to every view holding a figure (no "Computing…"
+    placeholder left). The browser's part (widget state to pixels) is measured by
+    tests/test_browser.py (tests/artifacts/first_paint.json)."""
     import axnb
+
+    exp = axnb.load(path)
+    _ = exp.trials
+    t0 = time.perf_counter()
+    dash = exp.dashboard()
+    returned = time.perf_counter()
+    try:
+        shown = dash.views[dash._shown()[0]]
+        first = _until(lambda: not _placeholder(shown))
+        every = _until(lambda: not any(_placeholder(v) for v in dash.views.values()))
+        dash.wait_idle(timeout=300)
+    finally:
+        dash.close()
+    return {"returned_s": returned - t0, "selected_tab_s": first - t0, "all_views_s": every - t0}
+
+
+def bench_dashboard(folder: Path, n: int = 200, repeats: int = 5, burst: int = 20,
+                    ) -> dict[str, Any]:
+    """The dashboard at ``n`` trials.
+
+    * first paint, kernel side (``bench_first_paint``), twice: the first dashboard of the
+      process (loads plotly.js for the browser) and a second one (another fresh experiment);
+    * ``refresh()`` after one completed trial (synchronous: refit, every tab);
+    * the latency from ``complete()`` to the selected tab's figure (contour) being pushed to
+      its view and to every tab being up to date, on an idle dashboard: each trial is
+      attached, its refresh awaited, then completed ``interval`` seconds after that refresh
+      started (a trial that takes at least the refresh interval, so the throttle does not
+      hold the refresh back; under a stream of changes refreshes are throttled to one per
+      ``interval``);
+    * coalescing: ``burst`` trials attached with their results as fast as possible, and the
+      number of automatic refreshes they caused.
+    """
+    import axnb
+    from axnb.widgets import _events
 
     x = _design(n, seed=1)
     path = folder / "dash.axnb.json"
     _write_experiment(path, x, np.array([hartmann6(row) for row in x]))
+    paints = [bench_first_paint(path) for _ in range(2)]
     exp = axnb.load(path)
     from axnb.widgets.dashboard import Dashboard
 
@@ -232,8 +286,8 @@ def bench_dashboard(folder: Path, n: int = 200, repeats: int = 3) -> dict[str, A
         params = {f"x{j + 1}": float(v) for j, v in enumerate(_design(1, 10 + i)[0])}
         return exp.attach(params), float(hartmann6(np.array(list(params.values()))))
 
-    refresh, latency = [], []
-    manual = Dashboard(exp, interval=1e6)  # refreshes only when told
+    refresh, latency, shown_latency = [], [], []
+    manual = Dashboard(exp, interval=1e6)  # refreshes at creation, then only when told
     try:
         manual.refresh()
         for i in range(repeats):  # synchronous refresh on new data: refit included
@@ -244,23 +298,57 @@ def bench_dashboard(folder: Path, n: int = 200, repeats: int = 3) -> dict[str, A
             refresh.append(time.perf_counter() - t0)
     finally:
         manual.close()
-    auto = exp.dashboard()  # refreshes itself, debounced
+    interval = _events.INTERVAL
+    auto = exp.dashboard()  # refreshes itself
+    selected = auto._shown()[0]
+    pushed: list[float] = []
+    auto.views[selected].observe(lambda _: pushed.append(time.perf_counter()), names="figure")
     try:
         auto.wait_idle(timeout=300)
         for i in range(repeats, 2 * repeats):  # complete() -> automatic refresh done
             trial, value = add_one(i)
             auto.wait_idle(timeout=300)
+            time.sleep(interval)
+            del pushed[:]
             exp.complete(trial.index, value)
             t0 = time.perf_counter()
             auto.wait_idle(timeout=300)
             latency.append(time.perf_counter() - t0)
+            shown_latency.append((pushed[0] if pushed else time.perf_counter()) - t0)
+        time.sleep(interval)
+        before = auto._refresher.refreshes
+        t0 = time.perf_counter()
+        for i in range(2 * repeats, 2 * repeats + burst):
+            params = {f"x{j + 1}": float(v) for j, v in enumerate(_design(1, 10 + i)[0])}
+            exp.attach(params, result=float(hartmann6(np.array(list(params.values())))))
+        burst_s = time.perf_counter() - t0
+        auto.wait_idle(timeout=300)
+        burst_refreshes = auto._refresher.refreshes - before
+        final = len(auto.figures["progress"].data[0].x)
     finally:
         auto.close()
-    out = {"trials": n, "refresh": refresh, "latency": latency,
+    out = {"trials": n, "target_s": 0.3, "interval_s": interval,
+           "refresh": refresh, "latency": latency, "latency_selected": shown_latency,
            "refresh_median": statistics.median(refresh),
-           "latency_median": statistics.median(latency)}
-    print(f"  dashboard at {n} trials: refresh() {out['refresh_median']:.3f}s, complete -> "
-          f"refreshed {out['latency_median']:.3f}s", flush=True)
+           "latency_median": statistics.median(latency),
+           "latency_selected_median": statistics.median(shown_latency),
+           "burst": {"completes": burst, "seconds": burst_s, "refreshes": burst_refreshes,
+                     "completed_in_progress_figure": final},
+           "first_paint": paints[0], "first_paint_second": paints[1],
+           "selected_tab": selected}
+    print(f"  dashboard at {n} trials: refresh() {out['refresh_median']:.3f}s; complete -> "
+          f"{selected} tab redrawn {out['latency_selected_median']:.3f}s, -> every tab "
+          f"refreshed {out['latency_median']:.3f}s (target < 0.3s; medians of {repeats})",
+          flush=True)
+    print(f"  dashboard burst: {burst} completes in {burst_s:.2f}s -> {burst_refreshes} "
+          f"refreshes (interval {interval}s), final progress figure has {final} points",
+          flush=True)
+    for label, p in (("first", paints[0]), ("second", paints[1])):
+        print(f"  dashboard first paint, kernel side ({label} in process): exp.dashboard() "
+              f"returned {p['returned_s']:.3f}s, {selected} figure {p['selected_tab_s']:.3f}s,"
+              f" every view holding a figure {p['all_views_s']:.3f}s", flush=True)
+    print("  (the browser part of the first paint is measured by tests/test_browser.py: "
+          "tests/artifacts/first_paint.json)", flush=True)
     return out
 
 

@@ -262,39 +262,26 @@ def main(argv: list[str] | None = None) -> int:
     write_report(results, micro=micro, command=command, runs_wall=runs_wall,
                  total_wall=total_wall, args=args, date=date, start_hash=start_hash)
     if not args.no_bandit:
-        run_bandit(args.quick, bandit_path, Path(args.results))
+        run_section("bandit", args.quick, bandit_path, Path(args.results))
     if not args.no_hierarchical:
-        run_hierarchical(args.quick, hierarchical_path, Path(args.results))
+        run_section("hierarchical", args.quick, hierarchical_path, Path(args.results))
     print(f"bench: runs {runs_wall / 60:.1f} min, total "
           f"{(time.perf_counter() - t0) / 60:.1f} min; report {args.results}, figures "
           f"{args.figures}", flush=True)
     return 0
 
 
-def run_bandit(quick: bool, json_path: Path, results: Path) -> bool:
-    """The bandit benchmark in a subprocess; it writes its section of ``results``."""
-    print("bench: bandit benchmark (python -m bench.bandit) ...", flush=True)
-    cmd = [sys.executable, "-m", "bench.bandit", "--json", str(json_path), "--write",
+def run_section(module: str, quick: bool, json_path: Path, results: Path) -> bool:
+    """``python -m bench.<module>`` (bandit, hierarchical) in a subprocess; it writes its
+    section of ``results``."""
+    print(f"bench: {module} benchmark (python -m bench.{module}) ...", flush=True)
+    cmd = [sys.executable, "-m", f"bench.{module}", "--json", str(json_path), "--write",
            str(results)]
     if quick:
         cmd.append("--quick")
     proc = subprocess.run(cmd, cwd=BENCH.parent, env=os.environ.copy())
     if proc.returncode != 0:
-        print(f"bench: bench.bandit exited with {proc.returncode}; its section of {results} "
-              "is unchanged", flush=True)
-    return proc.returncode == 0
-
-
-def run_hierarchical(quick: bool, json_path: Path, results: Path) -> bool:
-    """The hierarchical benchmark in a subprocess; it writes its section of ``results``."""
-    print("bench: hierarchical benchmark (python -m bench.hierarchical) ...", flush=True)
-    cmd = [sys.executable, "-m", "bench.hierarchical", "--json", str(json_path), "--write",
-           str(results)]
-    if quick:
-        cmd.append("--quick")
-    proc = subprocess.run(cmd, cwd=BENCH.parent, env=os.environ.copy())
-    if proc.returncode != 0:
-        print(f"bench: bench.hierarchical exited with {proc.returncode}; its section of "
+        print(f"bench: bench.{module} exited with {proc.returncode}; its section of "
               f"{results} is unchanged", flush=True)
     return proc.returncode == 0
 
