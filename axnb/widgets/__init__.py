@@ -11,7 +11,8 @@ small anywidget views that share one compressed copy of plotly.js per kernel
 ``FigureWidget``s sent 20 MB); the panel, builder and explorer use plotly ``FigureWidget``s.
 They hold no state the experiment does not: every action goes straight to the experiment (and
 so to its JSON file), and closing a widget or re-running its cell loses nothing. Each widget
-follows the experiment through ``exp.subscribe``; updates are debounced and coalesced in a
+follows the experiment through ``exp.subscribe``; updates are coalesced (the dashboard
+refreshes at once when idle, then at most about every 0.5 s; the others are debounced) in a
 small worker thread (see ``axnb.widgets._events``), so a background ``exp.run`` can update
 the dashboard while the notebook stays usable. ``close()`` unsubscribes.
 

@@ -4,9 +4,20 @@
 (the notebook's main thread, a background ``run``'s thread, the thread that noticed another
 process's write). A widget must neither block that thread nor redraw once per trial, so it
 hands the events to a ``Refresher``: a small worker thread that wakes up when something
-changed, waits ``interval`` seconds so that a burst of events becomes one refresh, then calls
-the widget's refresh function once with the latest state. A refresh that is running when new
-events arrive is followed by exactly one more.
+changed and calls the widget's refresh function once with the latest state. Two timings:
+
+* debounce (the default; the panel and the explorer): wait ``interval`` seconds after a change
+  so that a burst of events becomes one refresh, then refresh; a refresh that is running when
+  new events arrive is followed by exactly one more;
+* ``leading=True`` (the dashboards), a leading-edge throttle: a change that finds the worker
+  idle, ``interval`` seconds or more after the previous refresh started, is refreshed at once
+  (a single ``complete()`` shows up as fast as the refresh can compute it). Changes that
+  arrive during a refresh, or less than ``interval`` after the previous one started, are
+  coalesced into one refresh that starts ``interval`` after the previous one started. So a
+  fast background run (many changes per second) still causes at most about one refresh per
+  ``interval``, each with the latest state.
+
+Either way the last change is always followed by a refresh.
 
     refresher = Refresher(exp, widget.refresh, interval=0.5)
     ...
@@ -33,13 +44,20 @@ if TYPE_CHECKING:
     from axnb.experiment import Experiment
     from axnb.trial import Trial
 
-#: Default delay between a change and the refresh it triggers (seconds).
+#: Default debounce delay, or (``leading=True``) least time between the starts of two
+#: automatic refreshes (seconds).
 INTERVAL = 0.5
 
 
 class Refresher:
-    """Call ``refresh()`` in a worker thread after the experiment changes, at most about once
-    per ``interval`` seconds, always with the latest state (events are coalesced)."""
+    """Call ``refresh()`` in a worker thread after the experiment changes, always with the
+    latest state (events are coalesced): ``interval`` seconds after a change, or with
+    ``leading=True`` at once when idle and at most about once per ``interval`` seconds under
+    a stream of changes (see module doc).
+
+    ``refreshes`` counts the refreshes done, ``pending`` says whether a change waits for one
+    (a refresh function may cut its work short to come back sooner), ``clock`` is the
+    monotonic clock the throttle reads (tests may replace it)."""
 
     def __init__(
         self,
@@ -47,10 +65,14 @@ class Refresher:
         refresh: Callable[[], Any],
         interval: float = INTERVAL,
         name: str = "axnb-widget-refresh",
+        leading: bool = False,
     ) -> None:
         self.interval = float(interval)
+        self.leading = bool(leading)
         self.last_error: BaseException | None = None
         self.refreshes = 0
+        self.clock: Callable[[], float] = time.monotonic
+        self._last_start: float | None = None  # clock() when the previous refresh started
         self._refresh = refresh
         self._pending = threading.Event()
         self._closed = threading.Event()
@@ -70,6 +92,11 @@ class Refresher:
         if not self._closed.is_set():
             self._pending.set()
 
+    @property
+    def pending(self) -> bool:
+        """Whether a change arrived that no refresh has started to handle yet."""
+        return self._pending.is_set() and not self._closed.is_set()
+
     def poke(self) -> None:
         """Ask for a refresh as if the experiment had changed."""
         self._on_change("poke", [])
@@ -77,11 +104,19 @@ class Refresher:
     def _loop(self) -> None:
         while True:
             self._pending.wait()
-            if self._closed.wait(self.interval):  # coalesce a burst into one refresh
+            if self._closed.is_set():
                 return
+            if not self.leading:
+                if self._closed.wait(self.interval):  # debounce: coalesce a burst
+                    return
+            elif self._last_start is not None:  # throttle: coalesce what arrives meanwhile
+                wait = self._last_start + self.interval - self.clock()
+                if wait > 0 and self._closed.wait(wait):
+                    return
             with self._idle:
                 self._pending.clear()
                 self._busy = True
+            self._last_start = self.clock()
             try:
                 self._refresh()
                 self.last_error = None

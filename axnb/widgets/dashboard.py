@@ -35,12 +35,17 @@ and, once the space has changed, an ``outside`` column with those rows greyed.
 
 How it stays live without flicker or waste: the dashboard subscribes to the experiment's
 change events (they may come from a background run's thread); a ``Refresher`` worker
-coalesces them and refreshes at most about every ``interval`` seconds with the latest state.
-Each refresh computes the analyses' records (``axnb.analysis.*.compute_*``), draws them with
-the same ``draw_*`` functions as ``exp.plot``, copies the result into the figure of
-``dash.figures`` (a ``go.Figure`` that keeps its identity) and pushes its JSON to that tab's
-``PlotlyView`` (``dash.views``; one state message per changed figure, drawn in the browser
-with ``Plotly.react``, the user's zoom kept while the pickers stay the same).
+refreshes at once after a change on an idle dashboard, and under a stream of changes (a fast
+background run) coalesces them into at most about one refresh every ``interval`` seconds, with
+the latest state. A refresh draws the status line and the selected tab first, then the other
+tabs; when new changes are already waiting it leaves those for later (the next refresh, or the
+moment their tab is selected: a hidden tab is brought up to date when it is shown).
+``refresh()`` draws every tab. Each refresh computes the analyses' records
+(``axnb.analysis.*.compute_*``), draws them with the same ``draw_*`` functions as
+``exp.plot``, pushes their JSON to the tab's ``PlotlyView`` (``dash.views``; one state message
+per changed figure, drawn in the browser with ``Plotly.react``, the user's zoom kept while the
+pickers stay the same), then copies the result into the figure of ``dash.figures`` (a
+``go.Figure`` that keeps its identity).
 
 Why not ``go.FigureWidget``: since plotly 6 each one carries the whole plotly.js bundle in its
 widget state (about 5 MB; a dashboard sent about 21 MB and stayed blank for seconds). The
@@ -143,7 +148,8 @@ def any_outside(trials: list[Trial]) -> bool:
 def removed_parameters(exp: Experiment, trials: list[Trial]) -> list[str]:
     """Parameters the trials have values of but the search space no longer has (removed by
     ``exp.change_parameters``), in order of appearance."""
-    return list(dict.fromkeys(n for t in trials for n in t.parameters if n not in exp.space))
+    names = set(exp.space.names)
+    return list(dict.fromkeys(n for t in trials for n in t.parameters if n not in names))
 
 
 def space_signature(exp: Experiment) -> tuple:
@@ -289,6 +295,8 @@ class DashboardCore:
         self._counts = ""
         self._space = space_signature(exp)
         self._following = False  # True while the pickers follow a new space: no redraws
+        self._stale: set[str] = set()  # hidden parts a refresh left for later
+        self._errors: dict[str, str] = {}  # part -> its error shown in the message line
         self.figures = {}
 
     def _make_pickers(self, picker: Callable[[str, list[str], str | None, str], Any],
@@ -336,7 +344,8 @@ class DashboardCore:
         """Draw the cheap parts now, the model figures in the worker; follow the experiment
         and poll the engine's status."""
         self._update(["status", "progress", "trials", "pareto", "arms"])
-        self._refresher = Refresher(self.experiment, self._refresh_changed, interval, name)
+        self._refresher = Refresher(self.experiment, self._refresh_changed, interval, name,
+                                    leading=True)
         self._refresher.poke()
         self._poller = threading.Thread(target=self._poll_status, daemon=True)
         self._poller.start()
@@ -353,9 +362,34 @@ class DashboardCore:
         self._update(list(self.PARTS), force=True)
 
     # ------------------------------------------------------------------ updating
+    def _shown(self) -> list[str]:
+        """The parts in view (a ``Dashboard``: its selected tab; a static one shows all)."""
+        return list(self.PARTS)
+
     def _refresh_changed(self) -> None:
-        if not self._closed.is_set():
-            self._update(list(self.PARTS))
+        """The automatic refresh (in the worker): the status line and the parts in view
+        first, then the others unless new changes are waiting (they are then left stale, for
+        the next refresh or until their tab is selected)."""
+        if self._closed.is_set():
+            return
+        shown = self._shown()
+        first = ["status", *(p for p in shown if p != "status")]
+        self._update(first, keep_message=True)
+        refresher = self._refresher
+        for part in (p for p in self.PARTS if p not in first):
+            if self._closed.is_set():
+                return
+            if refresher is not None and refresher.pending and part in self.figures:
+                # (a tab that does not exist yet, arms at the first round, is added at once)
+                with self._lock:
+                    self._stale.add(part)
+                continue
+            self._update([part], keep_message=True)
+
+    def _bring_up_to_date(self, name: str) -> None:
+        """Draw ``name`` now if a refresh left it stale (its tab was just selected)."""
+        if name in self._stale and not self._closed.is_set():
+            self._update([name], keep_message=True)
 
     def _follow_space(self) -> tuple:
         """Offer the parameters of the current search space in the pickers when it changed
@@ -381,12 +415,16 @@ class DashboardCore:
         self._space = space
         return space
 
-    def _update(self, parts: list[str], force: bool = False) -> None:
+    def _update(self, parts: list[str], force: bool = False, keep_message: bool = False) -> None:
+        """Bring ``parts`` up to date (``force``: recompute the model figures even when their
+        data did not change). The message line shows these parts' errors (``keep_message``:
+        added to those already shown)."""
         with self._lock:
+            self._stale.difference_update(parts)
             trials = self.experiment.trials
             signature = data_signature(trials)
             space = self._follow_space()
-            errors = []
+            errors: dict[str, str] = {}
             for part in parts:
                 if part == "pareto" and part not in self.figures:
                     continue
@@ -438,9 +476,13 @@ class DashboardCore:
                             self._show(part, draw_arms(rec))
                             self._drawn[part] = key
                 except Exception as e:  # a broken plot must not break the dashboard
-                    errors.append(f"{part}: {type(e).__name__}: {e}")
+                    errors[part] = f"{part}: {type(e).__name__}: {e}"
                     self._drawn.pop(part, None)
-            self.last_error = "; ".join(errors) or None
+            if keep_message:  # the errors of the parts not updated now stay
+                errors = {**{k: v for k, v in self._errors.items() if k not in parts},
+                          **errors}
+            self._errors = errors
+            self.last_error = "; ".join(errors.values()) or None
             self.message.value = (
                 ""
                 if not errors
@@ -581,20 +623,25 @@ class DashboardCore:
         sort_col = self.sort_by.value
         header = [h + (arrow if h == sort_col or (h == "trial" and sort_col == "index") else "")
                   for h in header]  # fmt: skip
+        # Built without plotly's validation (the values are plain strings and colors made
+        # here): validating each cell and its fill took most of a refresh at 200 trials.
+        # ``update_in_place`` validates once, into ``figures["trials"]``.
         fig = go.Figure(
             go.Table(
                 header={
                     "values": [f"<b>{html.escape(h)}</b>" for h in header],
-                    "fill_color": "#e8eaf6",
+                    "fill": {"color": "#e8eaf6"},
                     "align": "left",
                 },
                 cells={
                     "values": columns,
-                    "fill_color": [fill] * len(header),
+                    "fill": {"color": [fill] * len(header)},
                     "align": "left",
                     "height": 24,
                 },
-            )
+                _validate=False,
+            ),
+            _validate=False,
         )
         out = sum(bool(r.get("excluded")) for r in rows)
         off = sum(bool(r.get("outside")) for r in rows)
@@ -735,6 +782,7 @@ class Dashboard(FollowingBox, DashboardCore):
         self.arms_metric.observe(self._on_picker("arms"), names="value")
         for w in (self.sort_by, self.descending):
             w.observe(self._on_picker("trials"), names="value")
+        self.tabs.observe(self._on_tab, names="selected_index")
         self._start(interval, "axnb-dashboard")
 
     def close(self) -> None:
@@ -776,9 +824,21 @@ class Dashboard(FollowingBox, DashboardCore):
 
         return handler
 
+    def _shown(self) -> list[str]:
+        """The selected tab."""
+        index, titles = self.tabs.selected_index, tuple(self.tabs.titles)
+        return [titles[index]] if index is not None and 0 <= index < len(titles) else []
+
+    def _on_tab(self, change: Any) -> None:
+        # A tab that a refresh left stale (it was hidden while changes kept coming) is drawn
+        # when it is selected.
+        for name in self._shown():
+            self._bring_up_to_date(name)
+
     def _show(self, name: str, fig: go.Figure) -> None:
-        update_in_place(self.figures[name], fig)
+        # The view first (what the browser draws), then the figure object kept for scripts.
         self.views[name].show(fig, uirevision=self._ui_key(name))
+        update_in_place(self.figures[name], fig)
 
 
 __all__ = ["Dashboard", "data_signature", "space_signature", "update_in_place"]

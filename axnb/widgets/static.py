@@ -20,9 +20,11 @@ message               HTML: the last error, if any
 Each output has a fixed display id: displaying the dashboard (the value of a cell, or
 ``display(dash)``) shows them, and every refresh replaces them in place with
 ``IPython.display.update_display`` (all copies, only the outputs that changed). Refreshes
-follow the experiment as in the live dashboard (a ``Refresher``, at most about every
-``interval`` seconds); ``dash.refresh()`` brings everything up to date now, which a notebook
-meant for export should call at the end of its last cell so the final state is in the file.
+follow the experiment as in the live dashboard (a ``Refresher``: at once after a change, at
+most about once per ``interval`` seconds under a stream of changes; every output is drawn
+at each refresh, there are no hidden tabs); ``dash.refresh()`` brings everything up to date
+now, which a notebook meant for export should call at the end of its last cell so the final
+state is in the file.
 
 There are no pickers to click: set ``dash.contour_x.value = "x2"`` (or any pick) and call
 ``dash.refresh()``.
