@@ -319,7 +319,8 @@ class FittedModel:
     data: dict[str, MetricData]
     #: metric -> model the acquisition uses where it differs from ``models[metric]`` (a GP of
     #: warped observations, see ``warps``); other metrics use ``models``.
-    acq_models: dict[str, Any] = field(default_factory=dict)
+    #: Fitted on first access (``LazyModels``): plots and ``best()`` need only ``models``.
+    acq_models: Mapping[str, Any] = field(default_factory=dict)
     #: metric -> outcome warp of its acquisition model ("yj", ...); absent = none.
     warps: dict[str, str] = field(default_factory=dict)
 
@@ -402,6 +403,9 @@ class LazyModels(Mapping):
                 raise KeyError(metric)
             self._models[metric] = self._factories.pop(metric)()
         return self._models[metric]
+
+    def __contains__(self, metric: object) -> bool:  # without fitting
+        return metric in self._models or metric in self._factories
 
     def __iter__(self) -> Iterator[str]:
         return iter(self._order)

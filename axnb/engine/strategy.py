@@ -36,6 +36,7 @@ trade that guarantee for speed: the fit then depends on the previous fit in this
 
 from __future__ import annotations
 
+import functools
 import itertools
 import math
 import threading
@@ -529,22 +530,24 @@ class Engine:
             if dw is None:
                 models[m] = self.cache.get_or_fit(d, cat_dims, self.seed, self.warm_start)
                 continue
-            acq[m] = self.cache.get_or_fit(dw, cat_dims, self.seed, self.warm_start)
             warps[m] = warp[0]
 
-            def display(d: M.MetricData = d) -> Any:
+            def fit(d: M.MetricData) -> Any:
                 import torch  # the first access may come from inside torch.no_grad()
 
                 with self._lock, single_thread(), torch.enable_grad():
                     return self.cache.get_or_fit(d, cat_dims, self.seed, self.warm_start)
 
-            lazy[m] = display
+            # Both on first access: the acquisition needs the warped GP, plots and best()
+            # the GP of the data as observed (a dashboard refresh fits one GP, not two).
+            acq[m] = functools.partial(fit, dw)
+            lazy[m] = functools.partial(fit, d)
         if not data:
             if strict:
                 raise ModelFitError("no completed trial reports the objective")
             return None
         return FittedModel(self.encoder, list(data), M.LazyModels(models, lazy), data,
-                           acq, warps)
+                           M.LazyModels({}, acq), warps)
 
     def _warp(self, metric: str, data: Any) -> tuple | None:
         """``(kind, sign[, bound])`` of the outcome warp of ``metric``'s acquisition model
