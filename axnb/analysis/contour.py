@@ -40,6 +40,9 @@ trace type        data                                             subplot
 ====  ==========  ===============================================  ==========
 
 The missing-model reason is a layout annotation (``layout.annotations`` named ``"note"``).
+Each heatmap's colorbar lies flat under its panel, the legend under the colorbars (see
+``HEIGHT`` and the constants after it): nothing between the panels but the right panel's y
+axis, nothing above them but the title.
 """
 
 from __future__ import annotations
@@ -236,24 +239,79 @@ def compute_contour(
     )
 
 
+# Layout, in pixels where it matters (the figure's height is fixed, its width follows the
+# output). Each panel's colorbar lies flat under the panel, below its x-axis title, so the
+# gap between the panels only holds the right panel's y tick labels and title, whatever the
+# figure's width (a colorbar beside the left panel took the room of that title); the legend
+# comes below the colorbars, clear of the two-line title.
+HEIGHT = 520
+MARGIN_TOP = 90  # the title (two lines) and the subplot titles
+MARGIN_BOTTOM = 150  # x tick labels and title, the colorbars, the legend
+PLOT_H = HEIGHT - MARGIN_TOP - MARGIN_BOTTOM
+COLORBAR_BELOW = 62  # px from the plot area's bottom to the colorbar's top
+COLORBAR_THICKNESS = 12
+LEGEND_BELOW = 112  # px from the plot area's bottom to the legend's top
+#: The plot area's width of a 700 px wide figure (margins 60 + 30): the gap between the
+#: panels is sized for it (wider figures have more room).
+REFERENCE_PLOT_W = 610
+CHAR_PX = 7  # mean width of a tick label's character (font size 12)
+TITLE_PX = 40  # the y-axis title, the tick labels' padding and some air
+MIN_SPACING, MAX_SPACING = 0.15, 0.35
+
+
+def panel_spacing(y_labels: list[Any]) -> float:
+    """Paper fraction between the panels: room for the right panel's y tick labels (the
+    longest of ``y_labels`` on a category axis, else about 6 characters) and its title."""
+    chars = max([6, *(len(str(v)) for v in y_labels)])
+    need = (chars * CHAR_PX + TITLE_PX) / REFERENCE_PLOT_W
+    return min(max(need, MIN_SPACING), MAX_SPACING)
+
+
+def label_room(labels: list[Any], panel_px: float) -> float:
+    """Extra px that category tick labels ``labels`` take under an x axis ``panel_px`` wide
+    when plotly turns them (it does when they would overlap: 30 degrees, or 90 when ticks
+    are too close even for that); 0 when they stay level."""
+    if not labels:
+        return 0.0
+    width = max(len(str(v)) for v in labels) * CHAR_PX
+    step = panel_px / len(labels)
+    if width + 8 <= step:
+        return 0.0
+    return width * (0.5 if step / 2 >= 15 else 1.0)
+
+
+def colorbar_under(col: int, spacing: float, extra: float = 0.0) -> dict[str, Any]:
+    """A horizontal colorbar under panel ``col`` (1: left, 2: right), 90% of its width,
+    ``extra`` px lower than usual (x tick labels turned: ``label_room``)."""
+    width = (1 - spacing) / 2
+    left = 0.0 if col == 1 else 1 - width
+    return {
+        "orientation": "h", "x": left + width / 2, "xanchor": "center", "len": 0.9 * width,
+        "lenmode": "fraction", "y": -(COLORBAR_BELOW + extra) / PLOT_H, "yanchor": "top",
+        "thickness": COLORBAR_THICKNESS, "ticks": "outside", "ticklen": 3,
+    }
+
+
 def draw_contour(rec: ContourRecord) -> go.Figure:
     """Two panels, mean and standard error, with observed and best points (see module doc)."""
     import plotly.graph_objects as go
     from plotly.subplots import make_subplots
 
+    y_labels = categories(rec.y, rec.outside_space.y) if rec.y.is_category else []
+    spacing = panel_spacing(y_labels)
+    x_labels = categories(rec.x, rec.outside_space.x) if rec.x.is_category else []
+    extra = label_room(x_labels, REFERENCE_PLOT_W * (1 - spacing) / 2)
     fig = make_subplots(
-        rows=1, cols=2, horizontal_spacing=0.14,
+        rows=1, cols=2, horizontal_spacing=spacing,
         subplot_titles=(f"mean of {rec.metric}", "standard error"),
     )
     better = {True: " (lower is better)", False: " (higher is better)"}.get(rec.minimize, "")
-    for col, (z, scale, cbx) in enumerate(
-        ((rec.mean, "Viridis", 0.43), (rec.sd, "Plasma", 1.0)), start=1
-    ):
+    for col, (z, scale) in enumerate(((rec.mean, "Viridis"), (rec.sd, "Plasma")), start=1):
         fig.add_trace(
             go.Heatmap(
                 x=rec.x.coords, y=rec.y.coords, z=None if z is None else z,
                 colorscale=scale, reversescale=(col == 1 and rec.minimize is True),
-                colorbar={"x": cbx, "len": 0.85, "thickness": 14},
+                colorbar=colorbar_under(col, spacing, extra),
                 hovertemplate=f"{rec.x.name}=%{{x}}<br>{rec.y.name}=%{{y}}<br>"
                 + ("mean" if col == 1 else "sd") + "=%{z:.4g}<extra></extra>",
                 name="mean" if col == 1 else "sd", showlegend=False,
@@ -297,8 +355,14 @@ def draw_contour(rec: ContourRecord) -> go.Figure:
         sub.append(rec.condition)
     if sub:
         title += f"<br><sup>{'; '.join(sub)}</sup>"
-    fig.update_layout(**base_layout(title, height=480))
-    fig.update_layout(legend={"y": 1.12, "bgcolor": "rgba(0,0,0,0)"}, margin={"t": 95})
+    # turned x tick labels push the colorbars and the legend down: the figure grows with them
+    fig.update_layout(**base_layout(title, height=round(HEIGHT + extra)))
+    fig.update_layout(
+        margin={"t": MARGIN_TOP, "b": round(MARGIN_BOTTOM + extra)},
+        legend={"orientation": "h", "x": 0.0, "xanchor": "left",
+                "y": -(LEGEND_BELOW + extra) / PLOT_H, "yanchor": "top",
+                "bgcolor": "rgba(0,0,0,0)"},
+    )
     shapes = []
     for axis, coords, ref in ((rec.x, rec.outside_space.x, "x"),
                               (rec.y, rec.outside_space.y, "y")):

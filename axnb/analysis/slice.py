@@ -34,6 +34,8 @@ trace type     data                                                        y axi
 6     Scatter  excluded trials ``excluded.x, excluded.y`` (hollow)         y
 7     Scatter  trials outside the space ``outside_space.x, .y`` (grey)      y
 ====  =======  ==========================================================  ======
+
+The legend is under the plot (below the x-axis title), clear of the two-line title.
 """
 
 from __future__ import annotations
@@ -81,6 +83,7 @@ from axnb.analysis._common import (
     tunable_parameter,
     where_active,
 )
+from axnb.analysis.contour import label_room
 from axnb.space import Value
 
 if TYPE_CHECKING:
@@ -242,6 +245,19 @@ def _empty(exp: Experiment, metric: str, axis: Axis, note: str) -> SliceRecord:
     )
 
 
+# Layout, in pixels where it matters (the figure's height is fixed, its width follows the
+# output): the legend sits under the x-axis title, where it can wrap onto a second row at
+# narrow widths (plotly then widens the bottom margin), never over the two-line title.
+HEIGHT = 480
+MARGIN_TOP = 75  # the title and its subtitle line
+MARGIN_BOTTOM = 105  # x tick labels and title, then the legend
+PLOT_H = HEIGHT - MARGIN_TOP - MARGIN_BOTTOM
+LEGEND_BELOW = 60  # px from the plot area's bottom to the legend's top
+#: The plot area's width of a 700 px wide figure (margins 60 + 80 with the acquisition's
+#: axis): what decides whether plotly turns category tick labels (``label_room``).
+PLOT_W = 560
+
+
 def draw_slice(rec: SliceRecord) -> go.Figure:
     """Mean ± 2 sd, observations, acquisition on a second axis (see module doc)."""
     import plotly.graph_objects as go
@@ -308,8 +324,14 @@ def draw_slice(rec: SliceRecord) -> go.Figure:
         sub.append(rec.condition)
     if sub:
         title += f"<br><sup>{'; '.join(sub)}</sup>"
-    fig.update_layout(**base_layout(title))
-    fig.update_layout(margin={"t": 95}, legend={"y": 1.08})
+    # x tick labels that plotly turns push the legend down: the figure grows with them
+    extra = label_room(categories(rec.axis, rec.outside_space.x) if cat else [], PLOT_W)
+    fig.update_layout(**base_layout(title, height=round(HEIGHT + extra)))
+    fig.update_layout(
+        margin={"t": MARGIN_TOP, "b": round(MARGIN_BOTTOM + extra)},
+        legend={"orientation": "h", "x": 0.0, "xanchor": "left",
+                "y": -(LEGEND_BELOW + extra) / PLOT_H, "yanchor": "top"},
+    )
     x_axis = axis_layout(rec.axis.scale, rec.axis.name, categories(rec.axis, rec.outside_space.x))
     rng = axis_range(rec.axis, rec.outside_space.x)
     x_axis.update({"range": rng} if rng else {"autorange": True})

@@ -49,6 +49,7 @@ import ipywidgets as widgets
 from axnb.constraints import parse_constraint, parse_outcome_constraint
 from axnb.space import Choice, Fixed, Int, Parameter, Range, SearchSpace, parse_parameter
 from axnb.widgets._colab import enable_custom_widgets
+from axnb.widgets._snapshot import Snapshot
 
 KINDS = ("Range", "Int", "Choice", "Fixed")
 _WIDE = {"description_width": "initial"}
@@ -218,7 +219,7 @@ class _ItemList:
         self._on_change()
 
 
-class Builder(widgets.VBox):
+class Builder(Snapshot, widgets.VBox):
     """Form that builds an ``axnb.Experiment`` and shows the equivalent code (see module doc).
 
     Parts: ``name_field``, ``seed_field``, ``path_field``, ``overwrite_field``; parameter inputs
@@ -231,6 +232,8 @@ class Builder(widgets.VBox):
     form's sections: ``experiment_section``, ``parameter_section``, ``constraint_section``,
     ``objective_section``, ``code_section``. Results: ``code`` (str) and ``experiment``.
     """
+
+    snapshot_name = "experiment builder"  # the output's hint once the kernel is gone
 
     def __init__(self) -> None:
         enable_custom_widgets()
@@ -755,6 +758,10 @@ class Builder(widgets.VBox):
         """Click "Create experiment" and return it (ValueError if the form is not valid)."""
         self._click(self.create_button)
         return self.experiment
+
+    def snapshot_subject(self) -> str | None:
+        """Nothing: the form is for a new experiment (``_snapshot``)."""
+        return None
 
     def __repr__(self) -> str:
         return f"<axnb Builder: {len(self.parameters.items)} parameters>"

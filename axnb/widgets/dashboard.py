@@ -87,6 +87,7 @@ from axnb.analysis._common import never_together
 from axnb.loop import stop_at_exit
 from axnb.widgets._colab import enable_custom_widgets
 from axnb.widgets._events import INTERVAL, FollowingBox, Refresher
+from axnb.widgets._snapshot import Snapshot
 from axnb.widgets.plotly_view import PlotlyView, plotly_library
 
 if TYPE_CHECKING:
@@ -717,7 +718,7 @@ class DashboardCore:
                 self._update_status()
 
 
-class Dashboard(FollowingBox, DashboardCore):
+class Dashboard(Snapshot, FollowingBox, DashboardCore):
     """Live tabs for ``exp`` (see module doc). Parts: ``figures`` (name -> ``go.Figure``, the
     figure each tab shows), ``views`` (name -> the ``PlotlyView`` that draws it), ``status``,
     ``tabs``, the pickers (``contour_x``, ``contour_y``, ``contour_metric``, ``slice_param``,
@@ -729,6 +730,8 @@ class Dashboard(FollowingBox, DashboardCore):
     ``axnb.widgets.static.StaticDashboard`` instead when ``axnb.settings.display`` resolves to
     ``"static"`` (see ``axnb.settings``).
     """
+
+    snapshot_name = "dashboard"  # the output's hint once the kernel is gone (_snapshot)
 
     def __new__(cls, exp: Experiment, *args: Any, **kwargs: Any) -> Any:
         from axnb.settings import resolve_display

@@ -34,6 +34,7 @@ from axnb.analysis._common import fmt
 from axnb.analysis.explore import ACQUISITIONS, DEFAULT_BETA, Exploration, draw_explore
 from axnb.widgets._colab import enable_custom_widgets
 from axnb.widgets._events import INTERVAL, FollowingBox, Refresher
+from axnb.widgets._snapshot import Snapshot
 from axnb.widgets.dashboard import message_figure, update_in_place
 
 if TYPE_CHECKING:
@@ -47,9 +48,11 @@ NONE = "none"
 BETA_MAX = 25.0
 
 
-class Explorer(FollowingBox):
+class Explorer(Snapshot, FollowingBox):
     """The teaching explorer of ``exp`` (see module doc). ``ValueError`` (naming the fix)
     for several objectives or fewer results than a model needs."""
+
+    snapshot_name = "explorer"  # the output's hint once the kernel is gone (_snapshot)
 
     def __init__(self, exp: Experiment, interval: float = INTERVAL) -> None:
         self.exploration = Exploration(exp)  # raises before any widget is created

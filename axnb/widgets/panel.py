@@ -119,6 +119,7 @@ from axnb.space import Choice, Fixed, Int, Parameter, Range, SearchSpace, Value
 from axnb.trial import CORRECTED, Rate, normalize
 from axnb.widgets._colab import enable_custom_widgets
 from axnb.widgets._events import INTERVAL, FollowingBox, Refresher
+from axnb.widgets._snapshot import Snapshot
 
 if TYPE_CHECKING:
     from axnb.experiment import Experiment
@@ -588,7 +589,7 @@ def _button(text: str, css: str, style: str = "", tooltip: str = "") -> widgets.
     return b
 
 
-class Panel(FollowingBox):
+class Panel(Snapshot, FollowingBox):
     """Suggest / accept / complete / fail / attach trials of ``exp`` by hand (see module doc).
 
     Example::
@@ -599,6 +600,8 @@ class Panel(FollowingBox):
         panel.result_fields["loss"].value = 0.42
         panel.complete_button.click()
     """
+
+    snapshot_name = "panel"  # the output's hint once the kernel is gone (_snapshot)
 
     def __init__(self, exp: Experiment, interval: float = INTERVAL) -> None:
         enable_custom_widgets()
