@@ -205,8 +205,11 @@ def test_keyboard_interrupt_abandons_in_flight_trials(tmp_path):
 
 
 def test_ctrl_c_in_a_real_process_leaves_a_consistent_file(tmp_path):
+    # A test runner started in the background inherits SIGINT ignored (POSIX shells do that
+    # for background jobs) and so would this child: restore Python's Ctrl-C handler first.
     script = textwrap.dedent(f"""
-        import time, axnb
+        import signal, time, axnb
+        signal.signal(signal.SIGINT, signal.default_int_handler)
         exp = axnb.Experiment("sig", [axnb.Range("x", 0, 1)], path={str(tmp_path)!r}, seed=0)
         def f(p):
             print("evaluating", flush=True)
