@@ -98,6 +98,12 @@ def _head(widget: Snapshot) -> tuple[str, str | None]:
     return f"axnb {widget.snapshot_name}", subject
 
 
+def _what_html(widget: Snapshot) -> str:
+    head, subject = _head(widget)
+    what = f"<b>{html.escape(head)}</b>"
+    return what if subject is None else f"{what} for {html.escape(subject)}"
+
+
 def snapshot_hint(widget: Snapshot) -> str:
     """The one-line ``text/plain`` hint of ``widget``."""
     head, subject = _head(widget)
@@ -106,10 +112,7 @@ def snapshot_hint(widget: Snapshot) -> str:
 
 def snapshot_html(widget: Snapshot) -> str:
     """The ``text/html`` hint of ``widget``: the same line in a dashed box."""
-    head, subject = _head(widget)
-    what = f"<b>{html.escape(head)}</b>"
-    if subject is not None:
-        what += f" for {html.escape(subject)}"
+    what = _what_html(widget)
     return (
         f"<div class='{CSS_CLASS}' style='border:1px dashed #999;border-radius:4px;"
         f"padding:6px 10px;color:#444;font-size:13px;display:inline-block'>"
@@ -133,10 +136,7 @@ def revive_html(widget: Snapshot) -> str:
     """The second output displayed with a widget: the hint, hidden (inline ``display:none``)
     unless ``REVIVE_CSS`` applies, i.e. in JupyterLab 4 and Notebook 7 when the widget
     above shows "Error displaying widget" (trusted notebooks: the ``<style>`` is kept)."""
-    head, subject = _head(widget)
-    what = f"<b>{html.escape(head)}</b>"
-    if subject is not None:
-        what += f" for {html.escape(subject)}"
+    what = _what_html(widget)
     return (
         f"<style>{REVIVE_CSS}</style>"
         f"<div class='{REVIVE_CLASS}' style='display:none;border:1px dashed #999;"
