@@ -95,7 +95,10 @@ def resolve_display(value: str | None = None) -> str:
 
     ``"widgets"`` otherwise: a kernel of JupyterLab, Notebook 7, VS Code or Voilà, and also
     outside any kernel (plain Python, terminal IPython, tests), where nothing is displayed
-    and the widget object is the scriptable one (pickers, ``refresh()``, ``figures``).
+    and the widget object is the scriptable one (pickers, ``refresh()``, ``figures``). A live
+    dashboard displayed under ``"auto"`` still falls back by itself: if no front end draws
+    it within ``axnb.widgets.dashboard.FALLBACK_AFTER`` seconds (VS Code without anywidget's
+    code, a widget manager that never answers), the static dashboard appears under it.
     """
     chosen = _checked(settings.display if value is None else value, "display")
     if chosen != "auto":

@@ -228,6 +228,8 @@ def test_live_dashboard_notebook(jupyter, page, console_errors):
     saved = json.loads((root / "live_demo.axnb.json").read_text())["trials"]
     assert len(saved) == 10 and all(t["status"] == "completed" for t in saved)
     assert_no_widget_errors(page, console_errors)
+    # the widget was drawn, so no static fallback ever appeared under it
+    assert page.locator(".axnb-static-figure").count() == 0
     print(f"[{kind}] live_dashboard in the browser: {time.monotonic() - start:.1f} s")
 
 
@@ -288,3 +290,52 @@ def test_static_dashboard(jupyter, page, console_errors):
     assert 3 <= figures.count() == len(set(figures.evaluate_all("els => els.map(e => e.id)")))
     assert outputs.count() <= 8  # status, contour, slice, progress, trials, message
     first.screenshot(path=str(artifacts / "browser_static_dashboard.png"))
+
+
+FALLBACK_CELLS = [
+    """import axnb
+import axnb.widgets.dashboard
+axnb.widgets.dashboard.FALLBACK_AFTER = 3.0   # seconds; 10 by default
+exp = axnb.Experiment("fallback_demo", [axnb.Range("x1", 0, 1), axnb.Range("x2", 0, 1)],
+                      objective="loss", minimize=True, seed=0, overwrite=True)
+dash = exp.dashboard()   # display "auto": the live widget
+dash""",
+    """import time
+time.sleep(6)   # longer than FALLBACK_AFTER: the fallback is in place
+exp.run(lambda p: (p["x1"] - 0.3) ** 2 + (p["x2"] - 0.6) ** 2, trials=6, progress=False)
+dash.fallback is not None""",
+]
+
+
+def test_dashboard_falls_back_when_the_widget_is_never_drawn(jupyter, page):
+    """A front end that cannot load anywidget's code (VS Code without its widget sources, a
+    broken widget manager) never draws the dashboard: with display "auto" the static
+    dashboard appears under it by itself and follows the run."""
+    import nbformat
+    import plotly
+
+    kind, url, root, artifacts = jupyter
+    nb = nbformat.v4.new_notebook()
+    nb.cells = [nbformat.v4.new_code_cell(src) for src in FALLBACK_CELLS]
+    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3",
+                                 "language": "python"}
+    nbformat.write(nb, str(root / "fallback_dashboard.ipynb"))
+    bundle = Path(plotly.__file__).parent / "package_data" / "plotly.min.js"
+    page.route("https://cdn.plot.ly/**", lambda route: route.fulfill(
+        path=str(bundle), content_type="application/javascript"))
+    page.route("**/extensions/anywidget/**", lambda route: route.abort())  # no anywidget JS
+    open_notebook(page, url, "fallback_dashboard.ipynb", kind)
+    run_all(page)
+    first = page.locator(".jp-CodeCell").first
+    status = first.locator("div.axnb-status:not(.jupyter-widgets)")  # the static one
+    status.wait_for(timeout=60_000)
+    # the output is replaced at each update: poll the locator, not an element handle
+    from playwright.sync_api import expect
+
+    expect(status).to_contain_text("6 trials", timeout=60_000)
+    first.locator(".axnb-static-figure .main-svg").first.wait_for(state="visible",
+                                                                   timeout=60_000)
+    assert first.locator(".axnb-static-trials tr").count() >= 6 + 1
+    last = page.locator(".jp-CodeCell").nth(1).locator(".jp-OutputArea-output").last
+    assert "True" in last.inner_text()
+    first.screenshot(path=str(artifacts / "browser_fallback_dashboard.png"))

@@ -77,6 +77,7 @@ import contextlib
 import html
 import math
 import threading
+import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
@@ -97,6 +98,10 @@ if TYPE_CHECKING:
 _WIDE = {"description_width": "initial"}
 #: How often the status line is polled while the engine is busy (seconds).
 STATUS_POLL = 1.0
+#: With ``axnb.settings.display == "auto"``: seconds a displayed dashboard waits for a front
+#: end to draw it (its views say so when they render) before the static dashboard appears
+#: under it (VS Code without anywidget's front end, a widget manager that never answers).
+FALLBACK_AFTER = 10.0
 _STATUS_COLORS = {
     "running": "#fff7d6",
     "failed": "#fde0dc",
@@ -769,6 +774,10 @@ class Dashboard(Snapshot, FollowingBox, DashboardCore):
             return w
 
         names = self._make_pickers(picker, toggle)
+        #: The static dashboard shown under the widget when no front end draws it
+        #: (``_ipython_display_``); None while there is no need.
+        self.fallback: Any = None
+        self._watching = False
         self.views: dict[str, PlotlyView] = {}
         self._library = plotly_library()
         pages = [self._page(name) for name in names]
@@ -791,7 +800,56 @@ class Dashboard(Snapshot, FollowingBox, DashboardCore):
     def close(self) -> None:
         """Stop following the experiment (unsubscribe, stop polling) and close the views."""
         self._closed.set()
+        if self.fallback is not None:
+            self.fallback.close()
         super().close()
+
+    # ------------------------------------------------------------ fallback (display "auto")
+    def _ipython_display_(self) -> None:
+        """Display the widget; with ``axnb.settings.display == "auto"`` also an empty output
+        that takes the static dashboard if no front end draws the widget within
+        ``FALLBACK_AFTER`` seconds (and gives it up once one does)."""
+        from IPython.display import display
+
+        from axnb.settings import settings
+
+        super()._ipython_display_()
+        if settings.display != "auto" or self._watching:
+            return
+        handle = display({"text/html": ""}, raw=True, display_id=True)
+        if handle is None:
+            return
+        self._watching = True
+        threading.Thread(target=self._fall_back_if_undrawn, args=(handle.display_id,),
+                         name="axnb-dashboard-fallback", daemon=True).start()
+
+    def _seen(self) -> bool:
+        """Whether a front end has drawn one of the views."""
+        return any(v.rendered.is_set() for v in self.views.values())
+
+    def _fall_back_if_undrawn(self, display_id: str) -> None:
+        """Wait for a view to say it was drawn; if none has after ``FALLBACK_AFTER`` s, show
+        a ``StaticDashboard`` in ``display_id`` (``self.fallback``) until one is."""
+        from IPython.display import update_display
+
+        from axnb.widgets.static import StaticDashboard
+
+        deadline = time.monotonic() + FALLBACK_AFTER
+        while not self._seen() and not self._closed.is_set():
+            if time.monotonic() >= deadline and self.fallback is None:
+                static = StaticDashboard(self.experiment)
+                for name in ("contour_x", "contour_y", "contour_metric", "slice_param",
+                             "slice_metric", "progress_metric", "sort_by", "descending"):
+                    with contextlib.suppress(Exception):  # the same picks as the widget
+                        getattr(static, name).value = getattr(self, name).value
+                static.refresh()
+                static.show_in(display_id)
+                self.fallback = static
+            self._closed.wait(0.2)
+        if self.fallback is not None and self._seen():  # drawn after all: the widget alone
+            self.fallback.close()  # later refreshes push nothing
+            with self.fallback._lock, contextlib.suppress(Exception):  # after one under way
+                update_display({"text/html": ""}, raw=True, display_id=display_id)
 
     def __repr__(self) -> str:
         return f"<axnb Dashboard for experiment '{self.experiment.name}'>"

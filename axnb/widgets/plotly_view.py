@@ -88,6 +88,7 @@ function pointsOf(event) {
 }
 
 async function render({ model, el }) {
+  model.send({ event: "rendered" }); // the front end draws this widget (see Dashboard)
   el.classList.add("axnb-plotly-view");
   const div = document.createElement("div");
   div.style.width = "100%";
@@ -207,6 +208,8 @@ class PlotlyView(anywidget.AnyWidget):
     ) -> None:
         super().__init__(library=library or plotly_library(), **kwargs)
         self._click_callbacks: list[Callable[[list[dict[str, Any]]], Any]] = []
+        #: Set when a front end has rendered a view of this widget (it says so on render).
+        self.rendered = threading.Event()
         self.on_msg(self._on_message)
         if fig is not None:
             self.show(fig)
@@ -224,6 +227,8 @@ class PlotlyView(anywidget.AnyWidget):
         self._click_callbacks.append(callback)
 
     def _on_message(self, _widget: Any, content: Any, _buffers: Any) -> None:
+        if isinstance(content, dict) and content.get("event") == "rendered":
+            self.rendered.set()
         if isinstance(content, dict) and content.get("event") == "click":
             for callback in list(self._click_callbacks):
                 callback(content.get("points") or [])

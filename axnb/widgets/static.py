@@ -114,6 +114,7 @@ class StaticDashboard(DashboardCore):
         self._content: dict[str, Any] = {}  # output -> what it shows now
         self._pushed: dict[str, str] = {}  # output -> signature of what was last sent
         self._displayed = False
+        self._single: str | None = None  # show_in(): every output in one display
         self.display_ids: dict[str, str] = {}
         self.status = _Text(self, "status")
         self.message = _Text(self, "message")
@@ -167,6 +168,15 @@ class StaticDashboard(DashboardCore):
                                 display_id=self.display_ids[output])  # fmt: skip
                 self._pushed[output] = self._signature(content)
 
+    def show_in(self, display_id: str) -> None:
+        """Show every output, one after the other, in the existing display ``display_id``
+        (the live dashboard's fallback when its front end never draws it), kept up to date
+        there; ``show_in`` again with another id moves it."""
+        with self._lock:
+            self._single, self._displayed = display_id, True
+            self._pushed.clear()
+            self._push_single()
+
     def __repr__(self) -> str:
         return f"<axnb StaticDashboard for experiment '{self.experiment.name}'>"
 
@@ -182,13 +192,18 @@ class StaticDashboard(DashboardCore):
         self._outputs.insert(self._outputs.index("message"), name)
         self.display_ids[name] = _new_id(name)
         display = _ipython_display()
-        if self._displayed and display is not None:
+        if self._single is not None:
+            self._push_single()
+        elif self._displayed and display is not None:
             display.display(self._bundle(name, self.figures[name]), raw=True,
                             display_id=self.display_ids[name])  # fmt: skip
 
     def _push(self, output: str, content: Any) -> None:
         """Keep ``content`` for ``output`` and update the displayed copies if it changed."""
         self._content[output] = content
+        if self._single is not None:
+            self._push_single()
+            return
         if not self._displayed or output not in self.display_ids:
             return
         signature = self._signature(content)
@@ -200,6 +215,17 @@ class StaticDashboard(DashboardCore):
         display.update_display(self._bundle(output, content), raw=True,
                                display_id=self.display_ids[output])  # fmt: skip
         self._pushed[output] = signature
+
+    def _push_single(self) -> None:
+        """Update the one display of ``show_in`` with every output, if anything changed."""
+        parts = [self._bundle(o, self._content.get(o, ""))["text/html"] for o in self._outputs]
+        signature = "".join(self._signature(self._content.get(o, "")) for o in self._outputs)
+        display = _ipython_display()
+        if display is None or self._closed.is_set() or self._pushed.get("*") == signature:
+            return  # closed: the live dashboard took the output back
+        display.update_display({"text/html": "".join(parts), "text/plain": repr(self)},
+                               raw=True, display_id=self._single)  # fmt: skip
+        self._pushed["*"] = signature
 
     @staticmethod
     def _signature(content: Any) -> str:
