@@ -643,3 +643,32 @@ def test_few_discrete_combinations_with_linear_constraint_are_valid_and_quick():
     for tr in trials:
         check_valid(space, tr.parameters)
     assert [tr.source for tr in trials[4:]] == ["model"] * 3
+
+
+def test_several_objectives_never_compile_a_cpp_extension(tmp_path):
+    """BoTorch's fused qLogEHVI kernel is compiled at first use (17-35 s, per venv, needs a
+    compiler) and would make suggestions differ between machines: axnb keeps BoTorch from
+    trying (acquisition.FUSED_QLOGEHVI). In a fresh process, where nothing was loaded yet."""
+    import subprocess
+    import sys
+    import textwrap
+
+    script = textwrap.dedent(f"""
+        import torch.utils.cpp_extension as ext
+        calls = []
+        ext.load = lambda *a, **k: calls.append(k.get("name")) or (_ for _ in ()).throw(
+            RuntimeError("no compile"))
+        import axnb
+        exp = axnb.Experiment("moo", [axnb.Range("x1", 0, 1), axnb.Range("x2", 0, 1)],
+                              objectives={{"a": "min", "b": "min"}}, path={str(tmp_path)!r},
+                              seed=0, initial_trials=4)
+        for _ in range(5):
+            t = exp.suggest()
+            exp.complete(t.index, {{"a": t.parameters["x1"], "b": 1 - t.parameters["x1"]
+                                                          + t.parameters["x2"]}})
+        print("source", t.source, "compiles", calls)
+    """)
+    out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
+                         timeout=300)
+    assert out.returncode == 0, out.stderr[-2000:]
+    assert "source model compiles []" in out.stdout, out.stdout + out.stderr[-2000:]
