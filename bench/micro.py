@@ -9,7 +9,8 @@ Run with one thread (``bench.run`` starts it in a fresh subprocess after the opt
 runs). Also: ``exp.plot.contour`` at 200 observations in 6-D (50 x 50 grid) and, at 200
 trials, the dashboard's ``refresh()``, the latency from ``complete()`` to the refreshed figures
 (target < 0.3 s), the refreshes a burst of completes causes and the kernel side of a
-dashboard's first paint (``--only dashboard`` runs just these).
+dashboard's first paint (``--only dashboard`` runs just these); the first suggestion of a
+fresh process with one and with two objectives (``--only first_suggest``).
 """
 
 from __future__ import annotations
@@ -391,12 +392,57 @@ def bench_import(repeats: int = 7) -> dict[str, Any]:
     return out
 
 
+_FIRST_SUGGEST = """
+import json, sys, tempfile, time
+t0 = time.perf_counter()
+import axnb
+t1 = time.perf_counter()
+objectives = {OBJECTIVES}
+exp = axnb.Experiment("first", [axnb.Range(f"x{i}", 0.0, 1.0) for i in range(4)],
+                      objectives=objectives, path=tempfile.mkdtemp(), seed=0,
+                      initial_trials=5)
+for _ in range(5):
+    t = exp.suggest()
+    exp.complete(t.index, {m: sum((v - 0.3 * k) ** 2 for v in t.parameters.values())
+                           for k, m in enumerate(objectives)})
+t2 = time.perf_counter()
+t = exp.suggest()
+t3 = time.perf_counter()
+t = exp.suggest()
+t4 = time.perf_counter()
+print(json.dumps({"import_s": t1 - t0, "start_design_s": t2 - t1, "first_model_s": t3 - t2,
+                  "second_model_s": t4 - t3, "source": t.source}))
+"""
+
+
+def bench_first_suggest() -> dict[str, Any]:
+    """A fresh process per case (what a notebook's first cell pays): ``import axnb``, 5
+    start-design trials, then the first and the second model suggestion, with one objective
+    and with two (4 parameters). The first model suggestion imports torch / BoTorch and
+    fits; with two objectives no C++ extension is compiled (acquisition.FUSED_QLOGEHVI)."""
+    out = {}
+    for name, objectives in (("one objective", {"y": "min"}),
+                             ("two objectives", {"a": "min", "b": "min"})):
+        code = _FIRST_SUGGEST.replace("{OBJECTIVES}", repr(objectives))
+        t0 = time.perf_counter()
+        proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                              env=os.environ.copy(), check=True)
+        res = json.loads(proc.stdout.strip().splitlines()[-1])
+        res["process_s"] = time.perf_counter() - t0
+        out[name] = res
+        print(f"  first suggestion, fresh process, {name}: import {res['import_s']:.2f}s, "
+              f"start design {res['start_design_s']:.2f}s, first model suggestion "
+              f"{res['first_model_s']:.2f}s (second {res['second_model_s']:.2f}s); process "
+              f"{res['process_s']:.1f}s", flush=True)
+    return out
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(prog="python -m bench.micro")
     ap.add_argument("--json", help="write the figures to this file")
     ap.add_argument("--quick", action="store_true", help="suggest at n <= 100 only")
-    ap.add_argument("--only", help="comma-separated sections: import,io,suggest_axnb,"
-                                   "suggest_ax,contour,dashboard")
+    ap.add_argument("--only", help="comma-separated sections: import,first_suggest,io,"
+                                   "suggest_axnb,suggest_ax,contour,dashboard")
     args = ap.parse_args(argv)
     import torch
 
@@ -406,6 +452,7 @@ def main(argv: list[str] | None = None) -> int:
     result: dict[str, Any] = {"suggest_ns": ns, "threads": torch.get_num_threads()}
     sections = [
         ("import", bench_import),
+        ("first_suggest", bench_first_suggest),
         ("io", None),
         ("suggest_axnb", None),
         ("suggest_ax", lambda: bench_suggest_ax(ns)),

@@ -429,6 +429,16 @@ def micro_section(micro: dict[str, Any] | None) -> str:
                 f"{name} {us / 1000:.0f} ms" for us, name in imp["top_imports"][:6]))
     else:
         out.append(f"failed\n\n```\n{_tail(imp)}\n```")
+    first = micro.get("first_suggest")
+    if isinstance(first, dict) and "error" not in first:
+        out += ["", "### First suggestion of a fresh process", ""]
+        out.append(_table(
+            ["4 parameters", "`import axnb`", "5 start-design trials (first-use imports)",
+             "first model suggestion (BoTorch imports, fit)", "second", "process"],
+            [[name, _t(r["import_s"]), _t(r["start_design_s"]), _t(r["first_model_s"]),
+              _t(r["second_model_s"]), _t(r["process_s"])] for name, r in first.items()]))
+        out.append("\nWith two objectives no C++ extension is compiled "
+                   "(`axnb.engine.acquisition.FUSED_QLOGEHVI`).")
     out += ["", "### Contour and dashboard", ""]
     contour, dash = micro.get("contour"), micro.get("dashboard")
     if isinstance(contour, dict) and "error" not in contour:

@@ -97,3 +97,15 @@ def test_hierarchical_benchmark_smoke(tmp_path, monkeypatch):
     assert "My analysis." in text and text.count(hb.HEADING + "\n") == 1
     (section,) = [s for s in report.kept_sections(text) if s.startswith(hb.HEADING)]
     assert "My analysis." in section and "| `axnb-flat`" in section
+
+
+def test_micro_reports_the_first_suggestion_of_a_fresh_process():
+    """bench.micro's first_suggest figures (one and two objectives) reach the report."""
+    from bench import report
+
+    row = {"import_s": 0.04, "start_design_s": 1.0, "first_model_s": 0.38,
+           "second_model_s": 0.06, "process_s": 1.9}
+    text = report.micro_section({"first_suggest": {"one objective": row,
+                                                   "two objectives": dict(row, process_s=2.3)}})
+    assert "### First suggestion of a fresh process" in text
+    assert "| one objective | " in text and "| two objectives | " in text and "2.30 s" in text
