@@ -339,3 +339,25 @@ def test_dashboard_falls_back_when_the_widget_is_never_drawn(jupyter, page):
     last = page.locator(".jp-CodeCell").nth(1).locator(".jp-OutputArea-output").last
     assert "True" in last.inner_text()
     first.screenshot(path=str(artifacts / "browser_fallback_dashboard.png"))
+
+
+def test_teaching_explorer_notebook(jupyter, page, console_errors):
+    """notebooks/teaching_explorer.ipynb runs in the browser, the explorer draws its figure,
+    and picking another acquisition in its menu redraws the acquisition panel."""
+    kind, url, root, artifacts = jupyter
+    shutil.copy(REPO / "notebooks" / "teaching_explorer.ipynb", root)
+    open_notebook(page, url, "teaching_explorer.ipynb", kind)
+    run_all(page)
+    assert_no_widget_errors(page, console_errors)
+    explorer = page.locator(".axnb-explorer").first
+    explorer.scroll_into_view_if_needed()
+    plot = explorer.locator(".js-plotly-plot")
+    plot.locator(".main-svg").first.wait_for(state="visible", timeout=60_000)
+    from playwright.sync_api import expect
+
+    explorer.locator(".axnb-explorer-acquisition select").select_option("PI")
+    expect(plot).to_contain_text("probability of beating", timeout=60_000)
+    explorer.locator(".axnb-explorer-acquisition select").select_option("UCB")
+    expect(plot).to_contain_text("UCB's pick", timeout=60_000)
+    explorer.screenshot(path=str(artifacts / "browser_explorer.png"))
+    assert_no_widget_errors(page, console_errors)
