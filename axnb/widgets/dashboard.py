@@ -838,10 +838,10 @@ class Dashboard(Snapshot, FollowingBox, DashboardCore):
         while not self._seen() and not self._closed.is_set():
             if time.monotonic() >= deadline and self.fallback is None:
                 static = StaticDashboard(self.experiment)
-                for name in ("contour_x", "contour_y", "contour_metric", "slice_param",
-                             "slice_metric", "progress_metric", "sort_by", "descending"):
-                    with contextlib.suppress(Exception):  # the same picks as the widget
-                        getattr(static, name).value = getattr(self, name).value
+                for tab, controls in self._controls.items():  # the widget's picks
+                    for mine, theirs in zip(controls, static._controls[tab]):
+                        with contextlib.suppress(Exception):
+                            theirs.value = mine.value
                 static.refresh()
                 static.show_in(display_id)
                 self.fallback = static

@@ -115,6 +115,7 @@ class StaticDashboard(DashboardCore):
         self._pushed: dict[str, str] = {}  # output -> signature of what was last sent
         self._displayed = False
         self._single: str | None = None  # show_in(): every output in one display
+        self._signatures: dict[str, str] = {}  # show_in(): output -> its content's signature
         self.display_ids: dict[str, str] = {}
         self.status = _Text(self, "status")
         self.message = _Text(self, "message")
@@ -202,6 +203,7 @@ class StaticDashboard(DashboardCore):
         """Keep ``content`` for ``output`` and update the displayed copies if it changed."""
         self._content[output] = content
         if self._single is not None:
+            self._signatures[output] = self._signature(content)
             self._push_single()
             return
         if not self._displayed or output not in self.display_ids:
@@ -218,11 +220,14 @@ class StaticDashboard(DashboardCore):
 
     def _push_single(self) -> None:
         """Update the one display of ``show_in`` with every output, if anything changed."""
-        parts = [self._bundle(o, self._content.get(o, ""))["text/html"] for o in self._outputs]
-        signature = "".join(self._signature(self._content.get(o, "")) for o in self._outputs)
+        for o in self._outputs:  # each output's signature is made once, when it changes
+            if o not in self._signatures:
+                self._signatures[o] = self._signature(self._content.get(o, ""))
+        signature = "".join(self._signatures[o] for o in self._outputs)
         display = _ipython_display()
         if display is None or self._closed.is_set() or self._pushed.get("*") == signature:
             return  # closed: the live dashboard took the output back
+        parts = [self._bundle(o, self._content.get(o, ""))["text/html"] for o in self._outputs]
         display.update_display({"text/html": "".join(parts), "text/plain": repr(self)},
                                raw=True, display_id=self._single)  # fmt: skip
         self._pushed["*"] = signature
