@@ -335,7 +335,12 @@ def test_dashboard_falls_back_when_the_widget_is_never_drawn(jupyter, page):
     expect(status).to_contain_text("6 trials", timeout=60_000)
     first.locator(".axnb-static-figure .main-svg").first.wait_for(state="visible",
                                                                    timeout=60_000)
-    assert first.locator(".axnb-static-trials tr").count() >= 6 + 1
+    # the table is its own part of the output, pushed after the status line: wait for it
+    rows = first.locator(".axnb-static-trials tr")
+    deadline = time.monotonic() + 60
+    while rows.count() < 6 + 1 and time.monotonic() < deadline:
+        page.wait_for_timeout(200)
+    assert rows.count() >= 6 + 1
     last = page.locator(".jp-CodeCell").nth(1).locator(".jp-OutputArea-output").last
     assert "True" in last.inner_text()
     first.screenshot(path=str(artifacts / "browser_fallback_dashboard.png"))
