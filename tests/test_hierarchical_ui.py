@@ -254,6 +254,11 @@ def test_builder_sets_when_of_a_parameter_already_added(tmp_path, monkeypatch):
     b.param_when.value = "C=1"
     b.set_when_button.click()
     assert "axnb-error" in b.message.value and b.parameters.items[0].when is None
+    b.add_parameter("choice", "kernel", values=["rbf", "linear"], when={"model": "svm"})
+    b.parameters.select.index = 0  # model = f(kernel), kernel = f(model): a circle
+    b.param_when.value = "kernel=rbf"
+    b.set_when_button.click()
+    assert "circle" in b.message.value and b.parameters.items[0].when is None
 
 
 # ----------------------------------------------------------------------------- panel

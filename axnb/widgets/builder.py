@@ -47,6 +47,7 @@ from typing import Any
 import ipywidgets as widgets
 
 from axnb.constraints import parse_constraint, parse_outcome_constraint
+from axnb.errors import InvalidParameterError
 from axnb.space import Choice, Fixed, Int, Parameter, Range, SearchSpace, parse_parameter
 from axnb.widgets._colab import enable_custom_widgets
 from axnb.widgets._snapshot import Snapshot
@@ -158,20 +159,6 @@ def _parent_value(parent: Parameter, value: Any) -> Any:
     raise ValueError(
         f"when: {value!r} is not a value '{parent.name}' can take ({can})."
     )
-
-
-def _ancestors(params: Sequence[Parameter], name: str) -> set[str]:
-    """The parameters ``name`` depends on through ``when``, transitively."""
-    by_name = {p.name: p for p in params}
-    out: set[str] = set()
-    todo = [name]
-    while todo:
-        p = by_name.get(todo.pop())
-        for parent, _ in (p.when or ()) if p else ():
-            if parent not in out:
-                out.add(parent)
-                todo.append(parent)
-    return out
 
 
 class _ItemList:
@@ -623,14 +610,12 @@ class Builder(Snapshot, widgets.VBox):
             raise ValueError("Select a parameter in the list first, then click Set 'when'.")
         p = self.parameters.items[index]
         when = self._when(p.name, self.param_when.value)
-        others = [q for q in self.parameters.items if q.name != p.name]
-        for q in others:  # no circle: the new parents must not depend on p
-            if q.name in (when or {}) and p.name in _ancestors(others, q.name):
-                raise ValueError(
-                    f"when: '{q.name}' depends on '{p.name}', so '{p.name}' cannot depend on "
-                    f"it (when= must form a tree)."
-                )
         new = replace(p, when=when)
+        items = [new if q is p else q for q in self.parameters.items]
+        try:  # the experiment's own check of when= (no circle)
+            SearchSpace(items)
+        except InvalidParameterError as e:
+            raise ValueError(f"when: {e}") from None
         self.parameters.replace(index, new, parameter_code(new).removeprefix("axnb."))
         self.param_when.value = ""
         return (f"'{p.name}' is now active when {when_text(new.when)}." if new.when
