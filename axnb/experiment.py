@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import contextlib
 import getpass
+import json
 import math
 import os
 import secrets
@@ -111,6 +112,12 @@ class Experiment:
         seed: int | None = None,
         initial_trials: int | None = None,
         overwrite: bool = False,
+        model: type | str | None = None,
+        acquisition: type | str | None = None,
+        acquisition_options: Mapping[str, Any] | None = None,
+        model_options: Mapping[str, Any] | None = None,
+        *,
+        _supplied: Mapping[str, type | None] | None = None,
     ) -> None:
         # Every argument is checked here, before anything touches the disk.
         self.name = _check_name(name)
@@ -125,6 +132,9 @@ class Experiment:
         overwrite = _check_flag(overwrite, "overwrite")
         self.path = _resolve_path(path, self.name)
         _check_feasible(self.space)
+        self._plugins = _plugins(model, model_options, acquisition, acquisition_options,
+                                 _supplied or {})
+        _check_plugins(self._plugins, self.space, self.objectives, self.outcome_constraints)
         self._trials: list[Trial] = []
         self._rounds: list[dict[str, Any]] = []
         self._revisions: list[dict[str, Any]] = []
@@ -167,13 +177,16 @@ class Experiment:
             "outcome_constraints": [c.text for c in self.outcome_constraints],
             "seed": self.seed,
             "initial_trials": self.initial_trials,
+            **_plugin_config(*self._plugins),
         }
 
     @classmethod
     def from_config(
-        cls, config: Mapping[str, Any], path: str | os.PathLike[str] | None = None
+        cls, config: Mapping[str, Any], path: str | os.PathLike[str] | None = None,
+        model: type | None = None, acquisition: type | None = None,
     ) -> Experiment:
-        """Build an experiment from a saved configuration (see ``axnb.load``)."""
+        """Build an experiment from a saved configuration (see ``axnb.load``); ``model`` /
+        ``acquisition``: classes the configuration names but that cannot be imported."""
         objectives = {
             o["metric"]: "min" if o["minimize"] else "max" for o in config["objectives"]
         }
@@ -186,7 +199,22 @@ class Experiment:
             path=path,
             seed=config.get("seed"),
             initial_trials=config.get("initial_trials"),
+            model=config.get("model"),
+            model_options=config.get("model_options"),
+            acquisition=config.get("acquisition"),
+            acquisition_options=config.get("acquisition_options"),
+            _supplied={"model": model, "acquisition": acquisition},
         )
+
+    @property
+    def model(self) -> type | None:
+        """The custom BoTorch model class (None: axnb's own GPs; see ``axnb.engine.plugins``)."""
+        return self._plugins[0].cls if self._plugins[0] is not None else None
+
+    @property
+    def acquisition(self) -> type | None:
+        """The custom BoTorch acquisition class (None: axnb's own choice)."""
+        return self._plugins[1].cls if self._plugins[1] is not None else None
 
     # ----------------------------------------------------------------- trials
     @property
@@ -619,6 +647,8 @@ class Experiment:
                 self.outcome_constraints,
                 seed=self.seed if self.seed is not None else 0,
                 initial_trials=self.initial_trials,
+                model=self._plugins[0],
+                acquisition=self._plugins[1],
             )
         return self._engine
 
@@ -993,6 +1023,9 @@ class Experiment:
         for key in ("seed", "initial_trials"):
             if mine[key] is not None and saved.get(key) != mine[key]:
                 out.append(f"{key}: file has {saved.get(key)!r}, now {mine[key]!r}")
+        for key in PLUGIN_KEYS:
+            if saved.get(key) != mine.get(key):
+                out.append(f"{key}: file has {saved.get(key)!r}, now {mine.get(key)!r}")
         return out
 
     def _adopt(self, state: storage.State) -> None:
@@ -1307,14 +1340,17 @@ def best_observed(exp: Experiment, trials: list[Trial] | None = None) -> float |
 
 
 def load(
-    path: str | os.PathLike[str], constraints: Iterable[Callable[..., Any]] | None = None
+    path: str | os.PathLike[str], constraints: Iterable[Callable[..., Any]] | None = None,
+    model: type | None = None, acquisition: type | None = None,
 ) -> Experiment:
     """Reopen a saved experiment from its JSON file (and its change log, if it has one).
 
     ``constraints``: the Python predicate constraints of the experiment, which a file cannot
     hold (a named function under its name, lambdas in their order); without them, an
-    experiment that has some raises a ``ConstraintError`` listing their source."""
-    exp = _load(path, constraints)
+    experiment that has some raises a ``ConstraintError`` listing their source.
+    ``model`` / ``acquisition``: the custom classes the file names when it cannot import
+    them (defined in a notebook): ``axnb.load(path, model=MyGP)``."""
+    exp = _load(path, constraints, model, acquisition)
     unbound = [p for p in exp.space.predicates if p.func is None]
     if unbound:
         raise ConstraintError(predicates.unbound_message(unbound, exp.path))
@@ -1322,7 +1358,8 @@ def load(
 
 
 def _load(
-    path: str | os.PathLike[str], constraints: Iterable[Callable[..., Any]] | None = None
+    path: str | os.PathLike[str], constraints: Iterable[Callable[..., Any]] | None = None,
+    model: type | None = None, acquisition: type | None = None,
 ) -> Experiment:
     """``load``, leaving predicates without their function unbound (for reading only: the
     report)."""
@@ -1335,7 +1372,8 @@ def _load(
         state = storage.read_state(path)
         _HANDOVER.state = (path, state)  # read once: Experiment() takes it under this lock
         try:
-            exp = Experiment.from_config(state.data["config"], path=path)
+            exp = Experiment.from_config(state.data["config"], path=path, model=model,
+                                         acquisition=acquisition)
         except (KeyError, TypeError) as e:
             raise CorruptFileError(
                 f"Cannot read the configuration in {path} ({e!r}). The file was left "
@@ -1439,6 +1477,81 @@ def _check_path(path: Path) -> None:
             f"Experiment path {short_repr(str(path), 80)} is {len(encoded)} bytes long: the "
             f"file system allows {total}. Use a shorter path=."
         )
+
+
+#: Configuration keys of custom models and acquisitions (``axnb.engine.plugins``).
+PLUGIN_KEYS = ("model", "model_options", "acquisition", "acquisition_options")
+
+
+def _plugins(
+    model: Any, model_options: Any, acquisition: Any, acquisition_options: Any,
+    supplied: Mapping[str, type | None],
+) -> tuple[Any, Any]:
+    """``(ModelPlugin | None, AcquisitionPlugin | None)`` of the arguments, checked (the
+    checks that need the experiment's space run when the engine is built)."""
+    if model is None and acquisition is None:
+        for what, opts in (("model_options", model_options),
+                           ("acquisition_options", acquisition_options)):
+            if opts:
+                raise InvalidParameterError(
+                    f"{what} given without {what.split('_')[0]}=: name the custom class the "
+                    f"options are for, or leave them out.")
+        return None, None
+    from axnb.engine import plugins
+
+    out: list[Any] = []
+    for kind, spec, opts, make in (("model", model, model_options, plugins.ModelPlugin),
+                                   ("acquisition", acquisition, acquisition_options,
+                                    plugins.AcquisitionPlugin)):
+        if spec is None:
+            if opts:
+                raise InvalidParameterError(
+                    f"{kind}_options given without {kind}=: name the custom class the options "
+                    f"are for, or leave them out.")
+            out.append(None)
+            continue
+        if opts is not None and not isinstance(opts, Mapping):
+            raise InvalidParameterError(
+                f"{kind}_options must be a dict of keyword arguments, got {opts!r}.")
+        opts = dict(opts or {})
+        try:
+            json.dumps(opts, allow_nan=False)
+        except (TypeError, ValueError):
+            raise InvalidParameterError(
+                f"{kind}_options {opts!r} must hold JSON values (numbers, strings, booleans, "
+                f"lists, dicts) so that the experiment file can record them.") from None
+        cls = plugins.resolve(spec, kind, supplied.get(kind))
+        stand_in = supplied.get(kind) is cls and isinstance(spec, str)
+        out.append(make(cls, opts, recorded=spec.strip() if stand_in else None))
+    return out[0], out[1]
+
+
+def _check_plugins(
+    plugins: tuple[Any, Any], space: SearchSpace, objectives: list[Objective],
+    outcome_constraints: list[OutcomeConstraint],
+) -> None:
+    """The plug-ins' checks against this experiment (``PluginError`` naming the problem)."""
+    model, acquisition = plugins
+    if model is not None:
+        from axnb.engine.encoding import Encoder
+
+        encoder = Encoder(space)
+        model.check(encoder.d, {i: len(v) for i, v in encoder.cat_dims.items()})
+    if acquisition is not None:
+        from axnb.engine.acquisition import Problem
+
+        acquisition.check(Problem(list(objectives), list(outcome_constraints)))
+
+
+def _plugin_config(model: Any, acquisition: Any) -> dict[str, Any]:
+    """The configuration keys of the plug-ins (none for axnb's own model and acquisition)."""
+    out: dict[str, Any] = {}
+    for kind, plugin in (("model", model), ("acquisition", acquisition)):
+        if plugin is not None:
+            out[kind] = plugin.path
+            if plugin.options:
+                out[f"{kind}_options"] = plugin.options
+    return out
 
 
 def _check_flag(value: Any, what: str) -> bool:

@@ -26,6 +26,10 @@ from axnb.space import Choice, Fixed, Int, Range, SearchSpace, is_finite_number
 from axnb.trial import ACTIONS, CORRECTED, MAX_COUNT, SOURCES, STATUSES
 
 #: The fields of a trial this version reads (see the schema in ``storage``).
+#: Keys of ``config`` this version reads (see ``storage``'s module doc).
+CONFIG_KEYS = frozenset({"name", "parameters", "constraints", "objectives",
+                         "outcome_constraints", "seed", "initial_trials", "model",
+                         "model_options", "acquisition", "acquisition_options"})
 TRIAL_KEYS = frozenset({"index", "parameters", "status", "source", "result", "created_at",
                         "completed_at", "reason", "batch", "weight", "counts", "owner",
                         "excluded", "history"})
@@ -388,6 +392,17 @@ def _check_config(config: Any, path: Path) -> SearchSpace:
             ex._check_optional_int(config.get(key), key, minimum=0)
         except ValueError as e:
             raise fail(f"config.{key}", str(e)) from None
+    for kind in ("model", "acquisition"):  # custom classes (axnb.engine.plugins)
+        spec, options = config.get(kind), config.get(f"{kind}_options")
+        if spec is not None and (not isinstance(spec, str) or not spec.strip()):
+            raise fail(f"config.{kind}", f"expected an import path (a string), got {spec!r}")
+        if options is not None and (not isinstance(options, dict) or spec is None):
+            raise fail(f"config.{kind}_options", f"expected a dict of options for "
+                       f"config.{kind}, got {options!r}")
+    unknown = sorted(set(config) - CONFIG_KEYS)
+    if unknown:
+        raise fail("config", f"keys {unknown} are not known to this axnb (a newer axnb wrote "
+                   f"them): upgrade axnb to open this file")
     return space
 
 

@@ -29,9 +29,12 @@ feature (an open issue); this version writes none of them and refuses a file tha
         "objectives": [{"metric": "conversion", "minimize": false}],
         "outcome_constraints": [],
         "seed": 0,
-        "initial_trials": null
-        # planned: "tasks": [...], "related": [paths], "model": "import.path",
-        #          "acquisition": "import.path", "acquisition_options": {...}
+        "initial_trials": null,
+        "model": "botorch.models.fully_bayesian.SaasFullyBayesianSingleTaskGP",  # optional:
+        "model_options": {"num_samples": 64},        # custom classes, as import paths, and
+        "acquisition": "botorch.acquisition.monte_carlo.qUpperConfidenceBound",  # their
+        "acquisition_options": {"beta": 2.0}         # options (axnb/engine/plugins.py)
+        # planned: "tasks": [...], "related": [paths]
       },
       "trials": [
         {"index": 0, "parameters": {...}, "status": "completed", "source": "init",

@@ -406,6 +406,7 @@ def predict(fitted: FittedModel, metric: str, X: np.ndarray) -> tuple[np.ndarray
     import torch
 
     from axnb.engine.context import quiet
+    from axnb.engine.models import predict_moments
 
     X = np.asarray(X, dtype=np.float64).reshape(-1, fitted.d)
     model = fitted.models[metric]
@@ -413,9 +414,9 @@ def predict(fitted: FittedModel, metric: str, X: np.ndarray) -> tuple[np.ndarray
     with torch.no_grad(), quiet():
         for start in range(0, len(X), PREDICT_CHUNK):
             Xt = torch.as_tensor(X[start:start + PREDICT_CHUNK]).unsqueeze(-2)
-            post = model.posterior(Xt)
-            means.append(post.mean.reshape(-1).numpy().copy())
-            sds.append(post.variance.clamp_min(0.0).sqrt().reshape(-1).numpy().copy())
+            mean, var = predict_moments(model, Xt)
+            means.append(mean.reshape(-1).numpy().copy())
+            sds.append(var.clamp_min(0.0).sqrt().reshape(-1).numpy().copy())
     if not means:
         return np.zeros(0), np.zeros(0)
     return np.concatenate(means), np.concatenate(sds)

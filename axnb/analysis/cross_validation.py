@@ -72,37 +72,44 @@ class CrossValidationRecord:
 
 def loo(model: Any) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Closed-form LOO ``(mean, sd of f, sd of y)`` of a fitted single-output BoTorch GP in
-    original units (see module doc)."""
+    original units (see module doc). A batched model (a fully Bayesian GP: one GP per MCMC
+    sample) gives the moments of the mixture of its samples' LOO predictions."""
     import torch
 
     with torch.no_grad():
         X = model.train_inputs[0]
-        y = model.train_targets.reshape(-1)
         prior = model.forward(X)
-        m = prior.mean.reshape(-1)
+        m = prior.mean
         Kf = prior.covariance_matrix
         K = model.likelihood(prior, X).covariance_matrix
+        y = model.train_targets.reshape(-1).expand(m.shape)
         n = K.shape[-1]
-        jitter = 1e-10 * K.diagonal().mean()
+        jitter = 1e-10 * K.diagonal(dim1=-2, dim2=-1).mean()
+        eye = torch.eye(n, dtype=K.dtype)
         for _ in range(6):
-            L, info = torch.linalg.cholesky_ex(K + jitter * torch.eye(n, dtype=K.dtype))
-            if int(info) == 0:
+            L, info = torch.linalg.cholesky_ex(K + jitter * eye)
+            if int(info.max()) == 0:
                 break
             jitter *= 10
         Kinv = torch.cholesky_inverse(L)
-        d = Kinv.diagonal()
-        alpha = Kinv @ (y - m)
+        d = Kinv.diagonal(dim1=-2, dim2=-1)
+        alpha = (Kinv @ (y - m).unsqueeze(-1)).squeeze(-1)
         mean = y - alpha / d
         var_y = 1.0 / d
-        noise = (K.diagonal() - Kf.diagonal()).clamp_min(0.0)
+        noise = (K.diagonal(dim1=-2, dim2=-1) - Kf.diagonal(dim1=-2, dim2=-1)).clamp_min(0.0)
         var_f = (var_y - noise).clamp_min(0.0)
+        mean, var_f, var_y = (t.reshape(-1, n) for t in (mean, var_f, var_y))
+        mix = mean.mean(0)  # one row unless batched: then the mixture's moments
+        spread = (mean**2).mean(0) - mix**2
+        var_f = var_f.mean(0) + spread.clamp_min(0.0)
+        var_y = var_y.mean(0) + spread.clamp_min(0.0)
         scale, shift = 1.0, 0.0
         tf = getattr(model, "outcome_transform", None)
         if tf is not None and hasattr(tf, "stdvs"):
             scale = float(tf.stdvs.reshape(-1)[0])
             shift = float(tf.means.reshape(-1)[0])
         return (
-            (mean * scale + shift).numpy().copy(),
+            (mix * scale + shift).numpy().copy(),
             (var_f.sqrt() * scale).numpy().copy(),
             (var_y.sqrt() * scale).numpy().copy(),
         )

@@ -580,7 +580,10 @@ class Exploration:
                 with torch.no_grad(), seeded(derive_seed(st.mc_seed, "thompson")):
                     post = model.posterior(X)
                     draw = post.rsample(torch.Size([THOMPSON_SAMPLES]))
-                samples = draw.reshape(THOMPSON_SAMPLES, -1).numpy().copy()
+                # A fully Bayesian model draws once per MCMC sample: draw k takes sample k mod s.
+                draw = draw.reshape(THOMPSON_SAMPLES, -1, len(rows))
+                pick = torch.arange(THOMPSON_SAMPLES)
+                samples = draw[pick, pick % draw.shape[1]].numpy().copy()
                 if view["outside"] is not None:
                     samples[:, view["outside"]] = np.nan
                 values = samples[0]
@@ -721,7 +724,7 @@ def describe_hyperparameters(exp: Experiment, fitted: FittedModel, metric: str) 
         std = float(tf.stdvs.reshape(-1)[0])
     X0 = model.train_inputs[0][..., :1, :]
     with torch.no_grad():
-        prior = float(model.covar_module(X0, X0, diag=True).reshape(-1)[0])
+        prior = float(model.covar_module(X0, X0, diag=True).reshape(-1).median())
         noise = model.likelihood.noise.detach().reshape(-1)
     signal_sd = math.sqrt(max(prior, 0.0)) * std
     known = isinstance(model.likelihood, FixedNoiseGaussianLikelihood)
@@ -803,7 +806,8 @@ def _lengthscales(model: Any) -> tuple[dict[int, float], dict[int, float]]:
             continue
         dims = mod.active_dims
         dims = list(range(d)) if dims is None else [int(i) for i in dims]
-        ls = mod.lengthscale.detach().reshape(-1).tolist()
+        ls = mod.lengthscale.detach()  # a fully Bayesian model: one row per MCMC sample
+        ls = ls.reshape(-1, ls.shape[-1]).median(dim=0).values.tolist()
         if len(ls) == 1:
             ls = ls * len(dims)
         target = categorical if isinstance(mod, CategoricalKernel) else numeric

@@ -53,6 +53,7 @@ from axnb.engine.encoding import Encoder
 from axnb.space import Value
 
 if TYPE_CHECKING:
+    from axnb.engine.plugins import ModelPlugin
     from axnb.trial import Trial
 
 #: Known noise variances are floored at this fraction of the outcome variance.
@@ -184,6 +185,16 @@ def warp_values(Y: np.ndarray, kind: str, sign: float, bound: float | None = Non
     return -sign * np.asarray(t, dtype=np.float64)
 
 
+def floored_yvar(data: MetricData, floor: float = YVAR_FLOOR) -> np.ndarray | None:
+    """Known noise variances floored at ``floor`` times the outcome variance (None when the
+    noise is not known)."""
+    if data.Yvar is None:
+        return None
+    var_y = float(np.var(data.Y)) if data.n > 1 else 0.0
+    scale = var_y if var_y > 0 else max(float(np.mean(data.Y**2)), 1.0)
+    return np.maximum(data.Yvar, floor * scale).astype(np.float64)
+
+
 def _build(data: MetricData, cat_dims: Mapping[int, int], noise_floor: float) -> Any:
     """An unfitted GP of ``data``; ``cat_dims`` maps categorical columns to their sizes."""
     import torch
@@ -192,12 +203,8 @@ def _build(data: MetricData, cat_dims: Mapping[int, int], noise_floor: float) ->
 
     X = torch.tensor(data.X, dtype=torch.float64)
     Y = torch.tensor(data.Y, dtype=torch.float64).unsqueeze(-1)
-    Yvar = None
-    if data.Yvar is not None:
-        var_y = float(np.var(data.Y)) if data.n > 1 else 0.0
-        scale = var_y if var_y > 0 else max(float(np.mean(data.Y**2)), 1.0)
-        Yvar = torch.tensor(np.maximum(data.Yvar, noise_floor * scale),
-                            dtype=torch.float64).unsqueeze(-1)
+    floored = floored_yvar(data, noise_floor)
+    Yvar = None if floored is None else torch.tensor(floored).unsqueeze(-1)
     likelihood = None
     if Yvar is None and noise_floor == YVAR_FLOOR:
         noise_floor = NOISE_FLOOR  # the inferred-noise floor of a first attempt
@@ -260,17 +267,32 @@ def _fit_mll(model: Any, max_attempts: int, ftol: float) -> None:
 
 
 def fit_gp(
-    data: MetricData, cat_dims: Mapping[int, int], seed: int, warm: dict[str, Any] | None = None
+    data: MetricData, cat_dims: Mapping[int, int], seed: int, warm: dict[str, Any] | None = None,
+    plugin: ModelPlugin | None = None,
 ) -> Any:
     """Fit one GP to ``data`` (see module doc for retries); returns the model in eval mode.
 
     ``cat_dims`` maps categorical columns to their number of choices.
 
     ``warm`` (parameter name -> tensor from a previous fit) sets the starting hyperparameters.
+    ``plugin``: a custom model class (``plugins.ModelPlugin``), built and fitted its way, once.
     """
     import torch
     from botorch.optim.utils import sample_all_priors
 
+    if plugin is not None:
+        try:
+            with seeded(derive_seed(seed, "fit", 0)), quiet():
+                model = plugin.build(data.X, data.Y, floored_yvar(data), cat_dims)
+                plugin.fit(model, derive_seed(seed, "nuts"))
+                model.eval()
+                predict_moments(model, torch.tensor(data.X[:1], dtype=torch.float64))
+            return model
+        except Exception as e:
+            raise ModelFitError(
+                f"could not fit {plugin.path} to metric '{data.metric}' ({data.n} "
+                f"observations): {type(e).__name__}: {e}"
+            ) from e
     reasons = []
     for attempt in range(2):
         try:
@@ -363,10 +385,8 @@ class FittedModel:
         out = {}
         with torch.no_grad(), quiet(), single_thread():
             for m in self.metrics:
-                post = self.models[m].posterior(Xt)
-                mean = post.mean.squeeze(-1).numpy().copy()
-                sd = post.variance.clamp_min(0.0).sqrt().squeeze(-1).numpy().copy()
-                out[m] = (mean, sd)
+                mean, var = predict_moments(self.models[m], Xt)
+                out[m] = (mean.numpy().copy(), var.clamp_min(0.0).sqrt().numpy().copy())
         return out
 
     def noise_fraction(self, metric: str, acquisition: bool = False) -> float:
@@ -376,8 +396,21 @@ class FittedModel:
         which is already fitted when a suggestion is made.
         """
         model = (self.acq_models.get(metric) if acquisition else None) or self.models[metric]
-        noise = model.likelihood.noise.detach()
+        try:
+            noise = model.likelihood.noise.detach()
+        except AttributeError:  # a custom model without a Gaussian likelihood: say noisy
+            return 1.0
         return float(noise.mean())
+
+
+def predict_moments(model: Any, X: Any) -> tuple[Any, Any]:
+    """Posterior mean and variance of the latent function at ``X`` (``(..., k, d)`` tensor),
+    shaped like ``X`` without its last dimension. A fully Bayesian model's posterior is a
+    mixture over its hyperparameter samples: its mixture mean and variance."""
+    post = model.posterior(X)
+    if hasattr(post, "mixture_mean"):
+        return post.mixture_mean.squeeze(-1), post.mixture_variance.squeeze(-1)
+    return post.mean.squeeze(-1), post.variance.squeeze(-1)
 
 
 def warped(data: MetricData, warp: tuple) -> MetricData | None:
@@ -425,16 +458,19 @@ class ModelCache:
         self.fits = 0  # number of actual fits (tests and benchmarks read it)
 
     def get_or_fit(
-        self, data: MetricData, cat_dims: Mapping[int, int], seed: int, warm_start: bool
+        self, data: MetricData, cat_dims: Mapping[int, int], seed: int, warm_start: bool,
+        plugin: ModelPlugin | None = None,
     ) -> Any:
-        """The GP of ``data`` (warped data come from ``warped``)."""
+        """The GP of ``data`` (warped data come from ``warped``); ``plugin``: a custom
+        model class (the cache belongs to one engine, hence to one model class)."""
         key = (data.metric, data.key)
         with self.lock:
             if key in self._items:
                 self._items.move_to_end(key)
                 return self._items[key]
-            warm = self._warm.get(data.metric) if warm_start else None
-            model = fit_gp(data, cat_dims, derive_seed(seed, data.metric, data.key), warm)
+            warm = self._warm.get(data.metric) if warm_start and plugin is None else None
+            model = fit_gp(data, cat_dims, derive_seed(seed, data.metric, data.key), warm,
+                           plugin)
             self.fits += 1
             self._items[key] = model
             self._warm[data.metric] = hyperparameters(model)

@@ -151,7 +151,8 @@ class AcquisitionOptimizer:
                     f"and distinct"
                 )
             chosen.append(picked)
-        acqf.set_X_pending(base)
+        if len(chosen) > 1:  # restore (an analytic acquisition has no pending points to set)
+            acqf.set_X_pending(base)
         return chosen
 
     def choose(self, acqf: Any, n: int, choices: np.ndarray) -> list[np.ndarray]:

@@ -53,6 +53,7 @@ from axnb.engine.encoding import CONTINUOUS, Encoder
 from axnb.engine.initial import space_filling
 from axnb.engine.models import FittedModel, ModelCache, ModelFitError
 from axnb.engine.optimize import AcquisitionOptimizer, OptimizerSettings
+from axnb.engine.plugins import AcquisitionPlugin, ModelPlugin, PluginError
 from axnb.engine.polytope import Repairer, is_feasible_lp
 from axnb.engine.results import choose, model_best, observed_best, pareto_front, usable
 from axnb.errors import ConstraintError, InfeasibleError, InvalidParameterError, TrialError
@@ -160,6 +161,8 @@ class Engine:
         num_restarts: int | None = None,
         raw_samples: int | None = None,
         warm_start: bool = False,
+        model: ModelPlugin | None = None,
+        acquisition: AcquisitionPlugin | None = None,
     ) -> None:
         if not objectives:
             raise InvalidParameterError("The engine needs at least one objective.")
@@ -189,6 +192,13 @@ class Engine:
         self.settings = settings
         self.optimizer = AcquisitionOptimizer(self.encoder, self.repairer, settings)
         self.warm_start = bool(warm_start)
+        #: Custom model / acquisition classes (``plugins``; None: axnb's own).
+        self.model_plugin = model
+        self.acquisition_plugin = acquisition
+        if model is not None:
+            model.check(self.encoder.d, {i: len(v) for i, v in self.encoder.cat_dims.items()})
+        if acquisition is not None:
+            acquisition.check(self.problem)
         self.status = "idle"
         self.last_acquisition: str | None = None
         self.cache = ModelCache()
@@ -217,10 +227,13 @@ class Engine:
                         rows = self._centre_first(rows, pins)
                     source = "init"
                 else:
+                    if self.acquisition_plugin is not None:
+                        running = sum(t.status == "running" for t in trials)
+                        self.acquisition_plugin.check_pending(running + n - 1)
                     try:
                         rows = self._model_rows(trials, n, pins, seed, points, tried)
                         source = "model"
-                    except InfeasibleError:
+                    except (InfeasibleError, PluginError):
                         raise
                     except Exception as e:  # any model failure falls back
                         warnings.warn(
@@ -486,7 +499,15 @@ class Engine:
         any_feasible = any(observed_feasible(problem, t.result) for t in ok)  # type: ignore
         baseline = np.unique(fitted.data[problem.objectives[0].metric].X, axis=0)
         pending = self._encode_valid([t.parameters for t in trials if t.status == "running"])
-        acqf, kind = build_acquisition(fitted, problem, baseline, pending, any_feasible, mc_seed)
+        plugin = self.acquisition_plugin
+        if plugin is not None:
+            from axnb.engine.acquisition import reference_point
+
+            ref = reference_point(fitted, problem) if len(problem.objectives) > 1 else None
+            acqf, kind = plugin.build(fitted, problem, pending, ref, mc_seed), plugin.cls.__name__
+        else:
+            acqf, kind = build_acquisition(
+                fitted, problem, baseline, pending, any_feasible, mc_seed)
         self.last_acquisition = kind
         return acqf, kind, pending
 
@@ -528,7 +549,8 @@ class Engine:
             warp = self._warp(m, d)
             dw = M.warped(d, warp) if warp is not None else None
             if dw is None:
-                models[m] = self.cache.get_or_fit(d, cat_dims, self.seed, self.warm_start)
+                models[m] = self.cache.get_or_fit(
+                    d, cat_dims, self.seed, self.warm_start, self.model_plugin)
                 continue
             warps[m] = warp[0]
 
@@ -565,6 +587,8 @@ class Engine:
         obj = next((o for o in objs if o.metric == metric), None)
         if obj is None or data.Yvar is not None:
             return None
+        if self.model_plugin is not None or self.acquisition_plugin is not None:
+            return None  # a plug-in sees the data as observed (see ``plugins``)
         if len(objs) > 1:
             if M.MOO_WARP == "none":
                 return None
