@@ -1,7 +1,8 @@
 # axnb developer commands.
 #
 #   make demo         run notebooks/quickstart.ipynb headless and print the best point
-#   make test         ruff, then pytest on tests/ and the notebooks (nbval)
+#   make test         ruff, then pytest on tests/ and the notebooks (nbval), then the SAAS
+#                     plug-in's tests and notebook in .venv-saas
 #   make test-lowest  core tests in .venv-lowest, on the lowest versions allowed (ci/lowest.txt)
 #   make lab          JupyterLab on notebooks/
 #   make lint         ruff check + ruff format --check
@@ -30,15 +31,21 @@ LOWEST_TESTS := tests/test_engine.py tests/test_experiment.py tests/test_space.p
 	tests/test_constraints.py tests/test_loop.py tests/test_persistence.py \
 	tests/test_widgets_dashboard.py tests/test_dashboard_weight.py tests/test_widgets_panel.py
 
+# .venv-saas (`make test-saas`): the test venv plus axnb's "saas" extra (JAX and NumPyro, ~400
+# MB), for the fully Bayesian SAAS plug-in. A .pth file puts .venv's packages on its path, so
+# only the extra is installed there and .venv itself stays under 2 GB.
+SAAS       := .venv-saas
+SAAS_TESTS := tests/test_plugins_saas.py notebooks/custom_models.ipynb
+
 # Extra pytest arguments, e.g. `make test PYTEST_ARGS="-m 'not slow' -x"`.
 PYTEST_ARGS ?=
 NOTEBOOK    ?= notebooks/quickstart.ipynb
 
 .DEFAULT_GOAL := help
-.PHONY: help demo test test-fast test-lowest lab lint format bench bench-quick clean venv
+.PHONY: help demo test test-fast test-saas test-lowest lab lint format bench bench-quick clean venv
 
 help:
-	@sed -n '3,10p' Makefile | sed 's/^# *//'
+	@sed -n '3,11p' Makefile | sed 's/^# *//'
 
 # ---------------------------------------------------------------- virtual environment
 $(VENV)/.stamp-torch:
@@ -61,6 +68,13 @@ $(VENV)/.stamp-bench: pyproject.toml $(VENV)/.stamp-test
 
 venv: $(VENV)/.stamp-test
 
+$(SAAS)/.stamp: pyproject.toml $(VENV)/.stamp-test
+	$(PYTHON) -m venv $(SAAS)
+	$(PY) -c "import site; print(site.getsitepackages()[0])" > \
+		"$$($(SAAS)/bin/python -c 'import site; print(site.getsitepackages()[0])')/_axnb_base.pth"
+	$(SAAS)/bin/pip install --quiet --progress-bar off -e ".[saas]" $(TORCH)
+	touch $@
+
 $(LOWEST)/.stamp-torch:
 	$(PYTHON) -m venv $(LOWEST)
 	$(LOWEST_PIP) $(TORCH)
@@ -77,7 +91,12 @@ demo: $(VENV)/.stamp-demo
 test: $(VENV)/.stamp-test
 	$(VENV)/bin/ruff check .
 	$(PY) -m pytest -p no:cacheprovider tests notebooks --nbval-lax --nbval-current-env \
-		$(PYTEST_ARGS)
+		$(addprefix --ignore=,$(SAAS_TESTS)) $(PYTEST_ARGS)
+	$(MAKE) --no-print-directory test-saas
+
+test-saas: $(SAAS)/.stamp
+	$(SAAS)/bin/python -m pytest -p no:cacheprovider $(SAAS_TESTS) --nbval-lax \
+		--nbval-current-env $(PYTEST_ARGS)
 
 test-fast: PYTEST_ARGS += -m "not slow and not browser"
 test-fast: test
@@ -105,6 +124,6 @@ bench-quick: $(VENV)/.stamp-bench
 	$(PY) -m bench.run --quick
 
 clean:
-	rm -rf $(VENV) $(LOWEST) build dist *.egg-info .pytest_cache .ruff_cache .hypothesis dask-worker-space
+	rm -rf $(VENV) $(LOWEST) $(SAAS) build dist *.egg-info .pytest_cache .ruff_cache .hypothesis dask-worker-space
 	rm -f notebooks/quickstart.axnb.json notebooks/quickstart.axnb.json.lock
 	find . -name __pycache__ -type d -prune -exec rm -rf {} +
