@@ -50,7 +50,8 @@ needs_jax = pytest.mark.skipif(not _has_jax(), reason="needs JAX and NumPyro (ax
 @needs_jax
 def test_saas_suggests_predicts_and_round_trips(tmp_path):
     exp = axnb.Experiment("saas", PARAMS, objective="loss", seed=0, path=tmp_path,
-                          initial_trials=6, model="SaasFullyBayesianSingleTaskGP",
+                          initial_trials=6,
+                          model="botorch.models.SaasFullyBayesianSingleTaskGP",  # as API.md
                           model_options=NUTS)
     rng = np.random.default_rng(0)
     for _ in range(16):

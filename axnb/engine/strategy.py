@@ -47,6 +47,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from axnb.engine import subset
 from axnb.engine.acquisition import Problem, observed_feasible
 from axnb.engine.context import derive_seed, quiet, seeded, single_thread
 from axnb.engine.encoding import CONTINUOUS, Encoder
@@ -540,8 +541,10 @@ class Engine:
 
         cat_dims = {i: len(v) for i, v in sorted(self.encoder.cat_dims.items())}
         models, lazy, acq, warps, data = {}, {}, {}, {}, {}
+        collected = {m: M.collect(self.encoder, trials, m) for m in metrics}
+        keep = self._subset(trials, collected)
         for m in metrics:
-            d = M.collect(self.encoder, trials, m)
+            d = collected[m] if keep is None else subset.restrict(collected[m], keep)
             if d.n == 0:
                 continue
             check_scale(d)
@@ -570,6 +573,19 @@ class Engine:
             return None
         return FittedModel(self.encoder, list(data), M.LazyModels(models, lazy), data,
                            M.LazyModels({}, acq), warps)
+
+    def _subset(self, trials: Sequence[Trial], collected: Mapping[str, Any]) -> set[int] | None:
+        """The trials every model is fitted to when there are more than ``subset.LIMIT``
+        (None: all). Chosen from the objectives' and outcome constraints' data, so a plot of
+        any metric and a suggestion see the same trials."""
+        from axnb.engine import models as M
+
+        if all(d.n <= subset.LIMIT for d in collected.values()):
+            return None
+        ranking = {m: collected.get(m) or M.collect(self.encoder, trials, m)
+                   for m in self.problem.metrics}
+        ranking = {m: d for m, d in ranking.items() if d.n} or dict(collected)
+        return subset.choose(ranking, self.problem)
 
     def _warp(self, metric: str, data: Any) -> tuple | None:
         """``(kind, sign[, bound])`` of the outcome warp of ``metric``'s acquisition model
