@@ -116,6 +116,7 @@ class Experiment:
         acquisition: type | str | None = None,
         acquisition_options: Mapping[str, Any] | None = None,
         model_options: Mapping[str, Any] | None = None,
+        tasks: Sequence[str] | None = None,
         *,
         _supplied: Mapping[str, type | None] | None = None,
     ) -> None:
@@ -135,6 +136,11 @@ class Experiment:
         self._plugins = _plugins(model, model_options, acquisition, acquisition_options,
                                  _supplied or {})
         _check_plugins(self._plugins, self.space, self.objectives, self.outcome_constraints)
+        self.tasks: list[str] | None = _check_tasks(tasks)
+        if self.tasks and self._plugins != (None, None):
+            raise InvalidParameterError(
+                "tasks= and a custom model= or acquisition= cannot be combined yet: the "
+                "tasks share one multi-task GP and its acquisition. Leave one of them out.")
         self._trials: list[Trial] = []
         self._rounds: list[dict[str, Any]] = []
         self._revisions: list[dict[str, Any]] = []
@@ -178,6 +184,7 @@ class Experiment:
             "seed": self.seed,
             "initial_trials": self.initial_trials,
             **_plugin_config(*self._plugins),
+            **({"tasks": list(self.tasks)} if self.tasks else {}),
         }
 
     @classmethod
@@ -203,8 +210,25 @@ class Experiment:
             model_options=config.get("model_options"),
             acquisition=config.get("acquisition"),
             acquisition_options=config.get("acquisition_options"),
+            tasks=config.get("tasks"),
             _supplied={"model": model, "acquisition": acquisition},
         )
+
+    def _task(self, task: str | None) -> str | None:
+        """The task of a new trial: ``task`` checked, or the target; None without tasks."""
+        if not self.tasks:
+            if task is not None:
+                raise InvalidParameterError(
+                    f"task={task!r} given, but experiment '{self.name}' has no tasks. Create it "
+                    f"with tasks=[target, other, ...] to combine tasks.")
+            return None
+        if task is None:
+            return self.tasks[0]
+        if task not in self.tasks:
+            raise InvalidParameterError(
+                f"Unknown task {task!r}: experiment '{self.name}' has the tasks {self.tasks} "
+                f"(the first, {self.tasks[0]!r}, is the target).")
+        return task
 
     @property
     def model(self) -> type | None:
@@ -242,7 +266,8 @@ class Experiment:
         return self._trials[index]
 
     def suggest(
-        self, n: int | None = None, fixed: Mapping[str, Any] | None = None
+        self, n: int | None = None, fixed: Mapping[str, Any] | None = None,
+        task: str | None = None,
     ) -> Trial | list[Trial]:
         """Create the next trial(s) to evaluate, status ``"running"``.
 
@@ -250,7 +275,9 @@ class Experiment:
         ``fixed={"opt": "adam"}`` pins parameters. Running trials are pending: new
         suggestions avoid them, those of other kernels on the same file included (a
         suggestion is computed again if another kernel added a trial meanwhile), so two
-        kernels suggesting at once get different points.
+        kernels suggesting at once get different points. ``task``: with ``tasks=[...]``, the
+        task to run the trial on (default: the target, the first); the multi-task model uses
+        every task's results.
         """
         count = 1 if n is None else _check_count(n)
         pinned: dict[str, Value] = {}
@@ -258,8 +285,9 @@ class Experiment:
             checked = self.space.validate(fixed, partial=True, check_constraints=False)
             pinned = {k: checked[k] for k in fixed}
             _check_pins_active(self.space, pinned)
+        task = self._task(task)
         self.engine.check_distinct(count, pinned)  # n distinct trials, or a clear error
-        added = self._suggest(count, pinned)
+        added = self._suggest(count, pinned, task=task)
         return added[0] if n is None else added
 
     def suggest_arms(
@@ -304,14 +332,17 @@ class Experiment:
             self._sync()
             return [dict(r) for r in self._rounds]
 
-    def attach(self, parameters: Mapping[str, Any], result: Any = None) -> Trial:
+    def attach(self, parameters: Mapping[str, Any], result: Any = None,
+               task: str | None = None) -> Trial:
         """Record a trial run elsewhere (source ``"manual"``); with a result it is completed.
 
         Without a result the point is *queued*: a must-try point, running (and pending for
         the model) until ``complete`` or ``fail``; ``exp.run`` / ``optimize`` evaluate queued
-        points before asking for new suggestions (``exp.queued`` lists them)."""
+        points before asking for new suggestions (``exp.queued`` lists them). ``task``: with
+        ``tasks=[...]``, the task it was run on (default: the target)."""
+        task = self._task(task)
         params = self.space.validate(parameters)
-        trial = Trial(index=-1, parameters=params, source="manual")
+        trial = Trial(index=-1, parameters=params, source="manual", task=task)
         if result is not None:
             trial.result, trial.counts = normalize(result, self.metrics, self.objective.metric)
             _check_result_metrics(trial.result, self)
@@ -649,6 +680,7 @@ class Experiment:
                 initial_trials=self.initial_trials,
                 model=self._plugins[0],
                 acquisition=self._plugins[1],
+                tasks=self.tasks,
             )
         return self._engine
 
@@ -880,7 +912,7 @@ class Experiment:
 
     def _suggest(
         self, count: int, pinned: Mapping[str, Value], owner: dict[str, Any] | None = None,
-        limit: int | None = None,
+        limit: int | None = None, task: str | None = None,
     ) -> list[Trial]:
         """Compute and record up to ``count`` suggestions; ``owner``: the loop process that
         will run them; ``limit``: at most that many trials that are not abandoned, in all
@@ -904,9 +936,11 @@ class Experiment:
                                                       for t in self._trials))
                     if want <= 0:
                         return []
-                    suggestions = self.engine.suggest(list(self._trials), want, pinned)
+                    task = task if task is not None else self._task(None)
+                    suggestions = self.engine.suggest(list(self._trials), want, pinned,
+                                                      task=task)
                     new = [Trial(index=-1, parameters=self.space.validate(s.parameters),
-                                 source=s.source) for s in suggestions]
+                                 source=s.source, task=task) for s in suggestions]
                     try:
                         return self._transact("suggest", partial(self._unless_added, seen, new),
                                               owner=owner)
@@ -1023,7 +1057,7 @@ class Experiment:
         for key in ("seed", "initial_trials"):
             if mine[key] is not None and saved.get(key) != mine[key]:
                 out.append(f"{key}: file has {saved.get(key)!r}, now {mine[key]!r}")
-        for key in PLUGIN_KEYS:
+        for key in (*PLUGIN_KEYS, "tasks"):
             if saved.get(key) != mine.get(key):
                 out.append(f"{key}: file has {saved.get(key)!r}, now {mine.get(key)!r}")
         return out
@@ -1294,6 +1328,29 @@ class Experiment:
         observed objective value so far (of the trials the model uses) and the number of
         bandit rounds (of ``trials``; default: all, with what other processes wrote)."""
         trials = self.trials if trials is None else trials
+        out = self._counts(trials)
+        if self.tasks:
+            out["tasks"] = {name: sum((t.task or self.tasks[0]) == name for t in trials)
+                            for name in self.tasks}
+            out["task_correlation"] = self.task_correlation(trials)
+        return out
+
+    def task_correlation(self, trials: list[Trial] | None = None
+                         ) -> dict[str, dict[str, dict[str, float]]]:
+        """With tasks: metric -> task -> task -> the correlation between the tasks that the
+        multi-task GP learned (1 on the diagonal; near 1: the tasks agree, near 0: one tells
+        little about the other). Empty without tasks or before any result."""
+        if not self.tasks:
+            return {}
+        trials = self.trials if trials is None else trials
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)  # a failed fit: nothing learned
+            matrices = self.engine.task_correlation(trials)
+        return {m: {a: {b: round(float(c[i, j]), 4) for j, b in enumerate(self.tasks)}
+                    for i, a in enumerate(self.tasks)} for m, c in matrices.items()}
+
+    def _counts(self, trials: list[Trial]) -> dict[str, Any]:
+        """``summary`` without the model: counts, the best observed value, rounds."""
         counts = {s: sum(t.status == s for t in trials) for s in (RUNNING, COMPLETED, FAILED,
                                                                     ABANDONED)}
         return {"trials": len(trials), **counts, "excluded": sum(t.excluded for t in trials),
@@ -1303,9 +1360,9 @@ class Experiment:
     def __repr__(self) -> str:
         note = ""
         try:
-            s = self.summary()
+            s = self._counts(self.trials)
         except (ConflictError, CorruptFileError, OSError) as e:  # a repr never raises
-            s = self.summary(list(self._trials))
+            s = self._counts(list(self._trials))
             note = f" (the file cannot be merged: {type(e).__name__}; see exp.trials)"
         best = s["best_observed"]
         excluded = f", {s['excluded']} excluded" if s["excluded"] else ""
@@ -1325,10 +1382,12 @@ def best_observed(exp: Experiment, trials: list[Trial] | None = None) -> float |
     outcome constraints (cheap; no model). None when there is none."""
     trials = exp.trials if trials is None else trials
     objective = exp.objective
+    target = exp.tasks[0] if exp.tasks else None
     values = [
         t.result[objective.metric][0]
         for t in trials
         if t.is_data and t.result and objective.metric in t.result
+        and (t.task or target) == target
         and all(
             c.metric in t.result and c.satisfied(t.result[c.metric][0])
             for c in exp.outcome_constraints
@@ -1477,6 +1536,23 @@ def _check_path(path: Path) -> None:
             f"Experiment path {short_repr(str(path), 80)} is {len(encoded)} bytes long: the "
             f"file system allows {total}. Use a shorter path=."
         )
+
+
+def _check_tasks(tasks: Any) -> list[str] | None:
+    """The task names (at least two, distinct non-empty strings), or None."""
+    if tasks is None:
+        return None
+    if isinstance(tasks, str) or not isinstance(tasks, Sequence):
+        raise InvalidParameterError(
+            f"tasks must be a list of task names, the target first, e.g. ['online', "
+            f"'simulator']; got {tasks!r}.")
+    names = list(tasks)
+    if len(names) < 2 or any(not isinstance(t, str) or not t.strip() for t in names) \
+            or len(set(names)) != len(names):
+        raise InvalidParameterError(
+            f"tasks must name at least two distinct tasks (non-empty strings), the target "
+            f"first, e.g. ['online', 'simulator']; got {names!r}.")
+    return names
 
 
 #: Configuration keys of custom models and acquisitions (``axnb.engine.plugins``).

@@ -29,9 +29,10 @@ from axnb.trial import ACTIONS, CORRECTED, MAX_COUNT, SOURCES, STATUSES
 #: Keys of ``config`` this version reads (see ``storage``'s module doc).
 CONFIG_KEYS = frozenset({"name", "parameters", "constraints", "objectives",
                          "outcome_constraints", "seed", "initial_trials", "model",
-                         "model_options", "acquisition", "acquisition_options"})
+                         "model_options", "acquisition", "acquisition_options", "tasks"})
 TRIAL_KEYS = frozenset({"index", "parameters", "status", "source", "result", "created_at",
                         "completed_at", "reason", "batch", "weight", "counts", "owner",
+                        "task",
                         "excluded", "history"})
 #: The fields of an entry of a trial's ``history``.
 CHANGE_KEYS = frozenset({"action", "at", "by", "reason", "result", "counts"})
@@ -82,6 +83,7 @@ class TrialCheck:
     ) -> None:
         self.path = path
         self.space = _check_config(config, path)
+        self.tasks = list(config.get("tasks") or [])
         self.required = frozenset(p.name for p in self.space.parameters
                                   if not isinstance(p, Fixed) and not p.when)
         self._fast = {p.name: _fast_check(p) for p in self.space.parameters}
@@ -192,6 +194,11 @@ class TrialCheck:
         if t.get("owner") is not None and not _owner_ok(t["owner"]):
             raise fail(f"{where}, field 'owner'", f"expected {{\"host\": text, \"pid\": "
                        f"integer, \"start\": text or null}}, got {t['owner']!r}")
+        task = t.get("task")
+        if task is not None and task not in self.tasks:
+            raise fail(f"{where}, field 'task'", f"{task!r} is not one of the experiment's "
+                       f"tasks {self.tasks}" if self.tasks else f"{task!r}, but the experiment "
+                       f"has no tasks")
         batch, weight = t.get("batch"), t.get("weight")
         if batch is not None and not (_is_int(batch) and batch >= 0):
             raise fail(f"{where}, field 'batch'", f"{batch!r} is not a round number >= 0")
@@ -399,6 +406,12 @@ def _check_config(config: Any, path: Path) -> SearchSpace:
         if options is not None and (not isinstance(options, dict) or spec is None):
             raise fail(f"config.{kind}_options", f"expected a dict of options for "
                        f"config.{kind}, got {options!r}")
+    tasks = config.get("tasks")
+    if tasks is not None:
+        try:
+            ex._check_tasks(tasks)
+        except ValueError as e:
+            raise fail("config.tasks", str(e)) from None
     unknown = sorted(set(config) - CONFIG_KEYS)
     if unknown:
         raise fail("config", f"keys {unknown} are not known to this axnb (a newer axnb wrote "

@@ -33,8 +33,9 @@ feature (an open issue); this version writes none of them and refuses a file tha
         "model": "botorch.models.fully_bayesian.SaasFullyBayesianSingleTaskGP",  # optional:
         "model_options": {"num_samples": 64},        # custom classes, as import paths, and
         "acquisition": "botorch.acquisition.monte_carlo.qUpperConfidenceBound",  # their
-        "acquisition_options": {"beta": 2.0}         # options (axnb/engine/plugins.py)
-        # planned: "tasks": [...], "related": [paths]
+        "acquisition_options": {"beta": 2.0},        # options (axnb/engine/plugins.py)
+        "tasks": ["online", "simulator"]             # optional: combined tasks, target first
+        # planned: "related": [paths]
       },
       "trials": [
         {"index": 0, "parameters": {...}, "status": "completed", "source": "init",
@@ -49,7 +50,7 @@ feature (an open issue); this version writes none of them and refuses a file tha
            {"action": "corrected", "at": "...", "by": "ada", "reason": "re-measured",
             "result": {"conversion": [0.05, 0.007]}}    # the result the correction replaced
          ]                                              # actions: excluded/included/corrected
-         # planned: "task": "online"
+         "task": "simulator"                            # optional: the trial's task
         }
       ],
       "rounds": [                                       # optional: bandit rounds

@@ -165,6 +165,8 @@ class Trial:
     counts: Counts | None = None
     excluded: bool = False
     history: list[Change] = field(default_factory=list)
+    #: The task the trial was run on (``Experiment(tasks=[...])``); None without tasks.
+    task: str | None = None
     #: Not in the search space since ``exp.change_parameters`` (derived, not saved).
     outside: bool = field(default=False, compare=False, repr=False)
 
@@ -203,6 +205,8 @@ class Trial:
             d["excluded"] = True
         if self.history:
             d["history"] = [c.to_dict() for c in self.history]
+        if self.task is not None:
+            d["task"] = self.task
         return d
 
     @classmethod
@@ -224,6 +228,7 @@ class Trial:
             counts=_counts_from(d.get("counts")),
             excluded=bool(d.get("excluded", False)),
             history=[Change.from_dict(c) for c in d.get("history") or ()],
+            task=d.get("task"),
         )
 
 

@@ -272,9 +272,9 @@ def test_a_file_with_keys_this_version_does_not_know_is_refused_untouched(tmp_pa
     path = tmp_path / "future.axnb.json"
     data = json.loads((DATA / "v1_booth.axnb.json").read_text())
     data["schema_version"] = 2
-    data["trials"][0]["task"] = "online"
+    data["trials"][0]["fidelity"] = 0.5  # a key no axnb writes yet
     path.write_text(json.dumps(data))
     before = path.read_bytes()
-    with pytest.raises(axnb.CorruptFileError, match=r"trials\[\]\.task.*Upgrade axnb"):
+    with pytest.raises(axnb.CorruptFileError, match=r"trials\[\]\.fidelity.*Upgrade axnb"):
         axnb.load(path)
     assert path.read_bytes() == before

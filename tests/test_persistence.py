@@ -298,9 +298,9 @@ def test_a_suggestion_overtaken_by_another_kernel_is_computed_again(tmp_path):
     b = axnb.Experiment("race", P2, path=tmp_path, seed=0, initial_trials=50)
     seen, real = [], b.engine.suggest
 
-    def suggest(trials, n, pinned):
+    def suggest(trials, n, pinned, task=None):
         seen.append(len(trials))
-        out = real(trials, n, pinned)
+        out = real(trials, n, pinned, task=task)
         if len(seen) == 1:
             a.suggest()  # another kernel gets the same point meanwhile (same seed, same data)
         return out

@@ -39,6 +39,7 @@ Torch and BoTorch are imported inside functions so that ``import axnb`` stays li
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import threading
 from collections import OrderedDict
@@ -105,6 +106,8 @@ class MetricData:
     Y: np.ndarray
     Yvar: np.ndarray | None
     trial_indices: list[int] = field(default_factory=list)
+    #: Number of tasks when the last column of ``X`` is a task index (0: no tasks).
+    tasks: int = 0
 
     @property
     def n(self) -> int:
@@ -217,6 +220,13 @@ def _build(data: MetricData, cat_dims: Mapping[int, int], noise_floor: float) ->
         likelihood = get_gaussian_likelihood_with_lognormal_prior()
         likelihood.noise_covar.register_constraint(
             "raw_noise", GreaterThan(noise_floor, transform=None, initial_value=0.01)
+        )
+    if data.tasks:
+        from botorch.models import MultiTaskGP
+
+        return MultiTaskGP(
+            X, Y, task_feature=-1, train_Yvar=Yvar, likelihood=likelihood,
+            outcome_transform=Standardize(m=1), all_tasks=list(range(data.tasks)),
         )
     if cat_dims and CATEGORICAL_MODEL == "onehot":
         return SingleTaskGP(
@@ -401,6 +411,79 @@ class FittedModel:
         except AttributeError:  # a custom model without a Gaussian likelihood: say noisy
             return 1.0
         return float(noise.mean())
+
+
+def with_tasks(data: MetricData, task_of: Mapping[int, int], count: int) -> MetricData:
+    """``data`` with a last column of task indices (``task_of``: trial index -> task)."""
+    col = np.asarray([task_of[i] for i in data.trial_indices], dtype=np.float64)
+    X = np.concatenate([data.X, col.reshape(-1, 1)], axis=1)
+    return MetricData(data.metric, X, data.Y, data.Yvar, list(data.trial_indices), count)
+
+
+def of_task(data: MetricData, task: int) -> MetricData:
+    """The observations of one task of multi-task ``data``, without the task column."""
+    mask = data.X[:, -1] == task
+    return MetricData(
+        data.metric, data.X[mask, :-1], data.Y[mask],
+        None if data.Yvar is None else data.Yvar[mask],
+        [i for i, m in zip(data.trial_indices, mask) if m],
+    )
+
+
+def task_view(model: Any, task: int) -> Any:
+    """A single-task view of a fitted ``MultiTaskGP``: its posterior at ``X`` is the multi-task
+    model's at ``(X, task)``, so acquisitions, plots and predictions of one task use the
+    data of every task."""
+    return _task_view_class()(model, task)
+
+
+@functools.cache
+def _task_view_class() -> type:
+    import torch
+    from botorch.models.model import Model
+
+    class TaskView(Model):
+        """One task of a multi-task GP (see ``task_view``)."""
+
+        def __init__(self, base: Any, task: int) -> None:
+            super().__init__()
+            self.base = base
+            self.task = int(task)
+
+        @property
+        def num_outputs(self) -> int:
+            return 1
+
+        @property
+        def batch_shape(self) -> torch.Size:
+            return self.base.batch_shape
+
+        @property
+        def likelihood(self) -> Any:
+            return self.base.likelihood
+
+        def posterior(self, X: Any, output_indices: Any = None, observation_noise: Any = False,
+                      posterior_transform: Any = None, **kwargs: Any) -> Any:
+            column = torch.full_like(X[..., :1], float(self.task))
+            return self.base.posterior(torch.cat([X, column], dim=-1),
+                                       observation_noise=observation_noise,
+                                       posterior_transform=posterior_transform)
+
+    return TaskView
+
+
+def task_correlation(model: Any) -> np.ndarray | None:
+    """The correlation matrix between the tasks learned by a multi-task GP (None for another
+    model): its index kernel's covariance, normalized."""
+    from gpytorch.kernels import IndexKernel
+
+    base = getattr(model, "base", model)
+    for mod in base.covar_module.modules():
+        if isinstance(mod, IndexKernel):
+            C = mod.covar_matrix.to_dense().detach().numpy()
+            sd = np.sqrt(np.clip(np.diag(C), 1e-300, None))
+            return C / np.outer(sd, sd)
+    return None
 
 
 def predict_moments(model: Any, X: Any) -> tuple[Any, Any]:

@@ -164,6 +164,7 @@ class Engine:
         warm_start: bool = False,
         model: ModelPlugin | None = None,
         acquisition: AcquisitionPlugin | None = None,
+        tasks: Sequence[str] | None = None,
     ) -> None:
         if not objectives:
             raise InvalidParameterError("The engine needs at least one objective.")
@@ -196,6 +197,10 @@ class Engine:
         #: Custom model / acquisition classes (``plugins``; None: axnb's own).
         self.model_plugin = model
         self.acquisition_plugin = acquisition
+        #: Task names, the target first (``Experiment(tasks=...)``): one multi-task GP per
+        #: metric over every task's trials; a suggestion for a task maximizes that task's
+        #: acquisition. None: no tasks.
+        self.tasks = list(tasks) if tasks else None
         if model is not None:
             model.check(self.encoder.d, {i: len(v) for i, v in self.encoder.cat_dims.items()})
         if acquisition is not None:
@@ -208,9 +213,11 @@ class Engine:
 
     # ---------------------------------------------------------------- suggestions
     def suggest(
-        self, trials: Sequence[Trial], n: int = 1, fixed: Mapping[str, Any] | None = None
+        self, trials: Sequence[Trial], n: int = 1, fixed: Mapping[str, Any] | None = None,
+        task: str | None = None,
     ) -> list[Suggestion]:
-        """``n`` distinct suggestions given all trials (running ones are pending points)."""
+        """``n`` distinct suggestions given all trials (running ones are pending points);
+        ``task``: the task they are for (with tasks; default the target)."""
         if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 1:
             raise TrialError(f"n must be a positive integer, got {n!r}.")
         n = int(n)
@@ -220,8 +227,10 @@ class Engine:
                 position = len(trials)
                 seed = derive_seed(self.seed, "suggest", position, n, sorted(pinned.items()))
                 points = self._discrete_points(pins) or None
-                tried = self._tried(trials) if points is not None else set()
-                if not self.in_model_phase(trials) or len(pins) == self.encoder.d:
+                k = self._task_index(task)
+                mine = self._of_task(trials, k)
+                tried = self._tried(mine) if points is not None else set()
+                if not self.in_model_phase(mine) or len(pins) == self.encoder.d:
                     self.status = "sampling initial points"
                     rows = space_filling(self.encoder, self.repairer, n, self.seed, position, pins)
                     if position == 0 and CENTER_FIRST:
@@ -232,7 +241,7 @@ class Engine:
                         running = sum(t.status == "running" for t in trials)
                         self.acquisition_plugin.check_pending(running + n - 1)
                     try:
-                        rows = self._model_rows(trials, n, pins, seed, points, tried)
+                        rows = self._model_rows(trials, n, pins, seed, points, tried, k)
                         source = "model"
                     except (InfeasibleError, PluginError):
                         raise
@@ -249,7 +258,7 @@ class Engine:
                         source = "fallback"
                 if points is not None:
                     rows = _prefer_untried(rows, points, tried, seed)
-                    rows = self._best_when_exhausted(rows, n, points, tried, trials)
+                    rows = self._best_when_exhausted(rows, n, points, tried, mine)
                     self._warn_exhausted(rows, points, tried, pinned)
                 return self._finish(rows, source)
             finally:
@@ -444,22 +453,23 @@ class Engine:
 
     def _model_rows(
         self, trials: Sequence[Trial], n: int, pins: dict[int, float], seed: int,
-        points: dict[tuple, np.ndarray] | None, tried: set[tuple],
+        points: dict[tuple, np.ndarray] | None, tried: set[tuple], task: int | None = None,
     ) -> list[np.ndarray]:
-        """Up to ``n`` rows maximizing the acquisition. A small all-discrete space
-        (``points``, at most ``settings.max_enumerate`` of them) is enumerated: the best
-        untried points, fewer than ``n`` (none) when fewer are left. Otherwise the optimizer
-        avoids evaluated points of noiseless data and, with ``points``, every tried point."""
+        """Up to ``n`` rows maximizing the acquisition (of task number ``task`` with tasks).
+        A small all-discrete space (``points``, at most ``settings.max_enumerate`` of them) is
+        enumerated: the best untried points, fewer than ``n`` (none) when fewer are left.
+        Otherwise the optimizer avoids evaluated points of noiseless data and, with
+        ``points``, every tried point."""
         untried = [] if points is None else [r for k, r in points.items() if k not in tried]
         if points is not None and not untried:
             return []  # exhausted: the caller repeats the best points
         with seeded(seed), quiet():
-            acqf, _, pending = self.acquisition(trials, derive_seed(seed, "mc"))
+            acqf, _, pending = self.acquisition(trials, derive_seed(seed, "mc"), task)
             self.status = "optimizing acquisition"
             if points is not None and len(points) <= self.settings.max_enumerate:
                 return self.optimizer.choose(acqf, min(n, len(untried)), np.asarray(untried))
             avoid = [] if points is None else [r for k, r in points.items() if k in tried]
-            exact = self._exact_rows(trials)
+            exact = self._exact_rows(trials, task)
             if exact is not None:
                 avoid += list(exact)
             return self.optimizer.optimize(
@@ -467,11 +477,11 @@ class Engine:
                 np.asarray(avoid).reshape(-1, self.encoder.d) if avoid else None,
             )
 
-    def _exact_rows(self, trials: Sequence[Trial]) -> np.ndarray | None:
+    def _exact_rows(self, trials: Sequence[Trial], task: int | None = None) -> np.ndarray | None:
         """Evaluated points when every objective is observed without noise (sems of 0, or an
         inferred noise below ``NOISY_FRACTION``): evaluating one again teaches nothing, so
         the optimizer avoids them. None for noisy data, where repeats can pay."""
-        fitted = self._fitted(trials, [o.metric for o in self.problem.objectives])
+        fitted = self._fitted(trials, [o.metric for o in self.problem.objectives], task=task)
         if fitted is None:
             return None
         rows = []
@@ -485,8 +495,11 @@ class Engine:
             rows.append(data.X)
         return np.unique(np.concatenate(rows), axis=0) if rows else None
 
-    def acquisition(self, trials: Sequence[Trial], mc_seed: int) -> tuple[Any, str, np.ndarray]:
-        """The acquisition function for ``trials``, its kind and the pending rows.
+    def acquisition(
+        self, trials: Sequence[Trial], mc_seed: int, task: int | None = None
+    ) -> tuple[Any, str, np.ndarray]:
+        """The acquisition function for ``trials``, its kind and the pending rows; with
+        tasks, of task number ``task`` (default the target), its trials' pending.
 
         Raises ``ModelFitError`` when no model can be fitted.
         """
@@ -494,12 +507,15 @@ class Engine:
 
         problem = self._modelled_problem(trials)
         self.status = "fitting model"
-        fitted = self._fitted(trials, problem.metrics, strict=True)
+        fitted = self._fitted(trials, problem.metrics, strict=True, task=task)
         assert fitted is not None
-        ok = usable(problem, trials)
+        mine = self._of_task(trials, self._task_index(task))
+        if not fitted.data[problem.objectives[0].metric].n:
+            raise ModelFitError("no completed trial of this task reports the objective")
+        ok = usable(problem, mine)
         any_feasible = any(observed_feasible(problem, t.result) for t in ok)  # type: ignore
         baseline = np.unique(fitted.data[problem.objectives[0].metric].X, axis=0)
-        pending = self._encode_valid([t.parameters for t in trials if t.status == "running"])
+        pending = self._encode_valid([t.parameters for t in mine if t.status == "running"])
         plugin = self.acquisition_plugin
         if plugin is not None:
             from axnb.engine.acquisition import reference_point
@@ -524,6 +540,21 @@ class Engine:
         cons = [c for c in self.problem.outcome_constraints if c.metric in seen]
         return Problem(self.problem.objectives, cons)
 
+    def _task_index(self, task: str | int | None) -> int | None:
+        """The number of a task (0: the target; None without tasks)."""
+        if not self.tasks:
+            return None
+        if task is None:
+            return 0
+        return task if isinstance(task, int) else self.tasks.index(task)
+
+    def _of_task(self, trials: Sequence[Trial], task: int | None) -> list[Trial]:
+        """The trials of task number ``task`` (all of them without tasks)."""
+        if task is None:
+            return list(trials)
+        name = self.tasks[task]  # type: ignore[index]
+        return [t for t in trials if (t.task or self.tasks[0]) == name]  # type: ignore[index]
+
     def _encode_valid(self, rows: Sequence[Mapping[str, Any]]) -> np.ndarray:
         out = []
         for r in rows:
@@ -535,9 +566,15 @@ class Engine:
 
     # ---------------------------------------------------------------- models
     def _fitted(
-        self, trials: Sequence[Trial], metrics: Sequence[str], strict: bool = False
+        self, trials: Sequence[Trial], metrics: Sequence[str], strict: bool = False,
+        task: int | None = None,
     ) -> FittedModel | None:
+        """Fitted models of ``metrics``; with tasks, views of task number ``task`` (default
+        the target) of the multi-task GPs, with that task's data (``_multitask``)."""
         from axnb.engine import models as M
+
+        if self.tasks:
+            return self._multitask(trials, metrics, strict, task or 0)
 
         cat_dims = {i: len(v) for i, v in sorted(self.encoder.cat_dims.items())}
         models, lazy, acq, warps, data = {}, {}, {}, {}, {}
@@ -573,6 +610,47 @@ class Engine:
             return None
         return FittedModel(self.encoder, list(data), M.LazyModels(models, lazy), data,
                            M.LazyModels({}, acq), warps)
+
+    def _multitask(
+        self, trials: Sequence[Trial], metrics: Sequence[str], strict: bool, task: int
+    ) -> FittedModel | None:
+        """One ``MultiTaskGP`` per metric over every task's trials (cached like any fit); the
+        ``FittedModel`` holds its view of task number ``task`` and that task's data."""
+        from axnb.engine import models as M
+
+        assert self.tasks is not None
+        number = {name: i for i, name in enumerate(self.tasks)}
+        task_of = {t.index: number.get(t.task or self.tasks[0], 0) for t in trials}
+        cat_dims = {i: len(v) for i, v in sorted(self.encoder.cat_dims.items())}
+        collected = {m: M.collect(self.encoder, trials, m) for m in metrics}
+        keep = self._subset(trials, collected)
+        models, data = {}, {}
+        for m in metrics:
+            d = collected[m] if keep is None else subset.restrict(collected[m], keep)
+            if d.n == 0:
+                continue
+            check_scale(d)
+            both = M.with_tasks(d, task_of, len(self.tasks))
+            base = self.cache.get_or_fit(both, cat_dims, self.seed, self.warm_start)
+            models[m] = M.task_view(base, task)
+            data[m] = M.of_task(both, task)
+        if not data:
+            if strict:
+                raise ModelFitError("no completed trial reports the objective")
+            return None
+        return FittedModel(self.encoder, list(data), models, data)
+
+    def task_correlation(self, trials: Sequence[Trial]) -> dict[str, np.ndarray]:
+        """metric -> the learned correlation matrix between the tasks (with tasks)."""
+        from axnb.engine import models as M
+
+        fitted = self.fit(trials, self.problem.metrics)
+        out: dict[str, np.ndarray] = {}
+        for m in fitted.metrics if fitted is not None else ():
+            corr = M.task_correlation(fitted.models[m])
+            if corr is not None:
+                out[m] = corr
+        return out
 
     def _subset(self, trials: Sequence[Trial], collected: Mapping[str, Any]) -> set[int] | None:
         """The trials every model is fitted to when there are more than ``subset.LIMIT``
@@ -665,7 +743,7 @@ class Engine:
             return self._best(trials)
 
     def _best(self, trials: Sequence[Trial]) -> tuple[dict, dict] | None:
-        obs = observed_best(self.problem, trials)
+        obs = observed_best(self.problem, self._of_task(trials, self._task_index(None)))
         if obs is None or not self._noisy(trials):
             return obs
         try:
@@ -675,14 +753,15 @@ class Engine:
                 assert fitted is not None
                 return fitted.predict_unit(self.encoder.encode_many(points))
 
-            return model_best(self.problem, trials, predict)
+            return model_best(self.problem, self._of_task(trials, self._task_index(None)),
+                              predict)
         except Exception as e:  # the observed best is a sound answer
             warnings.warn(f"axnb: model-based best failed ({e}); using the observed best.",
                           RuntimeWarning, stacklevel=2)
             return obs
 
     def _noisy(self, trials: Sequence[Trial]) -> bool:
-        ts = usable(self.problem, trials)
+        ts = usable(self.problem, self._of_task(trials, self._task_index(None)))
         sems = [t.result[m][1] for t in ts for m in self.problem.metrics]  # type: ignore
         if any(s is not None and s > 0 for s in sems):
             return True

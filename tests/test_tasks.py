@@ -1,0 +1,113 @@
+"""Combined experiments (``tasks=[...]``): one multi-task GP over every task, suggestions and
+trials per task, the target task's best, the learned correlation, the file round trip."""
+
+from __future__ import annotations
+
+import json
+import warnings
+
+import pytest
+
+import axnb
+from axnb.errors import ConfigurationMismatchError, CorruptFileError
+
+PARAMS = [axnb.Range("x", 0.0, 1.0), axnb.Range("y", 0.0, 1.0)]
+
+
+def online(p: dict) -> float:
+    return (p["x"] - 0.3) ** 2 + (p["y"] - 0.7) ** 2
+
+
+def simulator(p: dict) -> float:
+    """A biased copy of the online function: the optimum shifted a little, values offset."""
+    return (p["x"] - 0.35) ** 2 + (p["y"] - 0.65) ** 2 + 0.1
+
+
+def _experiment(tmp_path, **kwargs) -> axnb.Experiment:
+    return axnb.Experiment("policy", PARAMS, objective="r", tasks=["online", "simulator"],
+                           seed=0, path=tmp_path, initial_trials=3, **kwargs)
+
+
+def test_trials_carry_their_task_and_the_target_is_the_default(tmp_path):
+    exp = _experiment(tmp_path)
+    t = exp.suggest(task="simulator")
+    assert t.task == "simulator"
+    assert exp.suggest().task == "online"
+    a = exp.attach({"x": 0.5, "y": 0.5}, result=0.3, task="simulator")
+    assert a.task == "simulator" and exp.attach({"x": 0.1, "y": 0.1}).task == "online"
+    assert [b.task for b in exp.suggest(n=2, task="simulator")] == ["simulator"] * 2
+    with pytest.raises(ValueError, match="Unknown task 'real'.*'online'"):
+        exp.suggest(task="real")
+    with pytest.raises(ValueError, match="has no tasks"):
+        axnb.Experiment("plain", PARAMS, objective="r", path=tmp_path).suggest(task="online")
+
+
+@pytest.mark.parametrize("tasks", [["online"], ["a", "a"], "online", ["a", ""], [1, 2]])
+def test_bad_tasks_are_refused(tmp_path, tasks):
+    with pytest.raises(ValueError, match="tasks"):
+        axnb.Experiment("bad", PARAMS, objective="r", tasks=tasks, path=tmp_path)
+    assert not list(tmp_path.iterdir())
+
+
+def test_one_model_learns_from_the_simulator(tmp_path):
+    exp = _experiment(tmp_path)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", RuntimeWarning)  # no fallback to random points
+        for _ in range(10):
+            t = exp.suggest(task="simulator")
+            exp.complete(t.index, simulator(t.parameters))
+        for _ in range(5):
+            t = exp.suggest()
+            exp.complete(t.index, online(t.parameters))
+    assert [t.source for t in exp.trials if t.task == "simulator"][-1] == "model"
+    assert [t.source for t in exp.trials if t.task == "online"][-2:] == ["model", "model"]
+    fitted = exp.engine.fit(exp.trials)
+    assert type(fitted.models["r"].base).__name__ == "MultiTaskGP"
+    assert fitted.data["r"].n == 5  # the target's data; the model has all 15
+    corr = exp.summary()["task_correlation"]["r"]
+    assert corr["online"]["online"] == 1.0 and corr["online"]["simulator"] > 0.5
+    assert exp.summary()["tasks"] == {"online": 5, "simulator": 10}
+    # best() is the target's: a better simulator value does not count
+    exp.attach({"x": 0.3, "y": 0.7}, result=-5.0, task="simulator")
+    _, values = exp.best()
+    assert values["r"][0] > -1
+    assert exp.predict([{"x": 0.3, "y": 0.7}])["r"][0][0] < 0.1
+
+
+def test_target_suggestions_are_model_based_with_few_target_results(tmp_path):
+    exp = _experiment(tmp_path)
+    for p in ({"x": 0.1, "y": 0.2}, {"x": 0.8, "y": 0.9}, {"x": 0.5, "y": 0.5}):
+        exp.attach(p, result=online(p))
+    for k in range(12):
+        p = {"x": (k % 4) / 3, "y": (k // 4) / 2}
+        exp.attach(p, result=simulator(p), task="simulator")
+    t = exp.suggest()
+    assert t.source == "model" and t.task == "online"
+    assert abs(t.parameters["x"] - 0.3) < 0.3 and abs(t.parameters["y"] - 0.7) < 0.3
+
+
+def test_round_trip_and_resume(tmp_path):
+    exp = _experiment(tmp_path)
+    exp.attach({"x": 0.2, "y": 0.3}, result=1.0, task="simulator")
+    data = json.loads(exp.path.read_text())
+    assert data["config"]["tasks"] == ["online", "simulator"]
+    assert data["trials"][0]["task"] == "simulator"
+    again = axnb.load(exp.path)
+    assert again.tasks == ["online", "simulator"] and again.trials[0].task == "simulator"
+    with pytest.raises(ConfigurationMismatchError, match="tasks"):
+        axnb.Experiment("policy", PARAMS, objective="r", seed=0, path=tmp_path,
+                        initial_trials=3)
+    plain = axnb.Experiment("plain", PARAMS, objective="r", path=tmp_path)
+    plain.attach({"x": 0.2, "y": 0.3}, result=1.0)
+    assert "task" not in json.loads(plain.path.read_text())["trials"][0]
+    assert axnb.load(plain.path).trials[0].task is None
+
+
+def test_a_trial_of_an_unknown_task_is_refused(tmp_path):
+    exp = _experiment(tmp_path)
+    exp.attach({"x": 0.2, "y": 0.3}, result=1.0, task="simulator")
+    data = json.loads(exp.path.read_text())
+    data["trials"][0]["task"] = "lab"
+    exp.path.write_text(json.dumps(data))
+    with pytest.raises(CorruptFileError, match="'lab' is not one of the experiment's tasks"):
+        axnb.load(exp.path)
