@@ -111,3 +111,29 @@ def test_a_trial_of_an_unknown_task_is_refused(tmp_path):
     exp.path.write_text(json.dumps(data))
     with pytest.raises(CorruptFileError, match="'lab' is not one of the experiment's tasks"):
         axnb.load(exp.path)
+
+
+def test_every_plot_takes_a_task(tmp_path):
+    exp = _experiment(tmp_path)
+    for k in range(9):
+        p = {"x": (k % 3) / 2, "y": (k // 3) / 2}
+        exp.attach(p, result=simulator(p), task="simulator")
+    for p in ({"x": 0.1, "y": 0.2}, {"x": 0.8, "y": 0.9}, {"x": 0.5, "y": 0.5},
+              {"x": 0.3, "y": 0.6}):
+        exp.attach(p, result=online(p))
+    for task, n in (("online", 4), ("simulator", 9), (None, 4)):
+        progress = exp.plot.progress(task=task)
+        assert len(progress.data[0].x) == n  # that task's trials only
+        cv = exp.plot.cross_validation(task=task)
+        assert len(cv.data[1].x) == n
+        for fig in (exp.plot.contour("x", "y", task=task), exp.plot.slice("x", task=task),
+                    exp.plot.importance(task=task), exp.plot.parallel(task=task)):
+            assert fig.data
+    # the contour of each task is its own view of the model: the simulator's is offset by 0.1
+    on = exp.plot.contour("x", "y", task="online").data[0].z
+    sim = exp.plot.contour("x", "y", task="simulator").data[0].z
+    import numpy as np
+
+    assert abs(float(np.nanmean(np.asarray(sim) - np.asarray(on))) - 0.1) < 0.08
+    with pytest.raises(ValueError, match="Unknown task"):
+        exp.plot.progress(task="lab")

@@ -73,9 +73,15 @@ class CrossValidationRecord:
 def loo(model: Any) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Closed-form LOO ``(mean, sd of f, sd of y)`` of a fitted single-output BoTorch GP in
     original units (see module doc). A batched model (a fully Bayesian GP: one GP per MCMC
-    sample) gives the moments of the mixture of its samples' LOO predictions."""
+    sample) gives the moments of the mixture of its samples' LOO predictions. A task's view
+    of a multi-task GP (``models.task_view``) gives the LOO predictions of that task's points
+    by the model of every task's data."""
     import torch
 
+    base = getattr(model, "base", None)
+    if base is not None:
+        mask = (base.train_inputs[0][..., -1] == model.task).numpy().reshape(-1)
+        return tuple(a[mask] for a in loo(base))  # type: ignore[return-value]
     with torch.no_grad():
         X = model.train_inputs[0]
         prior = model.forward(X)

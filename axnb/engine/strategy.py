@@ -700,15 +700,19 @@ class Engine:
                 out.extend(m for m in t.result if m not in out)
         return out
 
-    def fit(self, trials: Sequence[Trial], metrics: list[str] | None = None) -> FittedModel | None:
-        """Fitted GPs for ``metrics`` (default: objectives and constraint metrics).
+    def fit(
+        self, trials: Sequence[Trial], metrics: list[str] | None = None, task: str | None = None
+    ) -> FittedModel | None:
+        """Fitted GPs for ``metrics`` (default: objectives and constraint metrics); with
+        tasks, the view of ``task`` (default the target) of the models of all ``trials``.
 
         None when no completed trial reports any of them, or when fitting fails (warned).
         """
         with self._lock, single_thread():
             self.status = "fitting model"
             try:
-                return self._fitted(trials, metrics or self.problem.metrics)
+                return self._fitted(trials, metrics or self.problem.metrics,
+                                    task=self._task_index(task))
             except ModelFitError as e:
                 warnings.warn(f"axnb: {e}", RuntimeWarning, stacklevel=2)
                 return None
@@ -716,14 +720,16 @@ class Engine:
                 self.status = "idle"
 
     def predict(
-        self, trials: Sequence[Trial], points: list[Mapping[str, Any]]
+        self, trials: Sequence[Trial], points: list[Mapping[str, Any]], task: str | None = None
     ) -> dict[str, tuple[list[float], list[float]]]:
-        """Posterior means and sds of the mean (original units) of every reported metric."""
+        """Posterior means and sds of the mean (original units) of every reported metric (of
+        ``task``, default the target, with tasks)."""
         params = [self.space.validate(p, check_constraints=False) for p in points]
         with self._lock, single_thread():
             self.status = "fitting model"
             try:
-                fitted = self._fitted(trials, self._all_metrics(trials))
+                fitted = self._fitted(trials, self._all_metrics(trials),
+                                      task=self._task_index(task))
             except ScaleError as e:
                 raise TrialError(f"Cannot predict: {e}.") from None
             finally:
@@ -737,31 +743,33 @@ class Engine:
                 for m, (mu, sd) in pred.items()}
 
     # ---------------------------------------------------------------- results
-    def best(self, trials: Sequence[Trial]) -> tuple[dict, dict] | None:
-        """Best arm and its values; model-based (in-sample) when the data are noisy."""
+    def best(self, trials: Sequence[Trial], task: str | None = None) -> tuple[dict, dict] | None:
+        """Best arm and its values; model-based (in-sample) when the data are noisy. With
+        tasks, among the trials of ``task`` (default the target), by its model."""
         with single_thread():
-            return self._best(trials)
+            return self._best(trials, self._task_index(task))
 
-    def _best(self, trials: Sequence[Trial]) -> tuple[dict, dict] | None:
-        obs = observed_best(self.problem, self._of_task(trials, self._task_index(None)))
-        if obs is None or not self._noisy(trials):
+    def _best(self, trials: Sequence[Trial], task: int | None = None
+              ) -> tuple[dict, dict] | None:
+        mine = self._of_task(trials, task)
+        obs = observed_best(self.problem, mine)
+        if obs is None or not self._noisy(trials, task):
             return obs
         try:
             def predict(points: list[dict]) -> dict:
                 with self._lock:
-                    fitted = self._fitted(trials, self.problem.metrics, strict=True)
+                    fitted = self._fitted(trials, self.problem.metrics, strict=True, task=task)
                 assert fitted is not None
                 return fitted.predict_unit(self.encoder.encode_many(points))
 
-            return model_best(self.problem, self._of_task(trials, self._task_index(None)),
-                              predict)
+            return model_best(self.problem, mine, predict)
         except Exception as e:  # the observed best is a sound answer
             warnings.warn(f"axnb: model-based best failed ({e}); using the observed best.",
                           RuntimeWarning, stacklevel=2)
             return obs
 
-    def _noisy(self, trials: Sequence[Trial]) -> bool:
-        ts = usable(self.problem, self._of_task(trials, self._task_index(None)))
+    def _noisy(self, trials: Sequence[Trial], task: int | None = None) -> bool:
+        ts = usable(self.problem, self._of_task(trials, task))
         sems = [t.result[m][1] for t in ts for m in self.problem.metrics]  # type: ignore
         if any(s is not None and s > 0 for s in sems):
             return True
@@ -769,7 +777,7 @@ class Engine:
             return False
         try:
             with self._lock:
-                fitted = self._fitted(trials, self.problem.metrics, strict=True)
+                fitted = self._fitted(trials, self.problem.metrics, strict=True, task=task)
         except Exception:
             return False
         assert fitted is not None
