@@ -13,6 +13,14 @@ leave-one-out cross-validation; an experiment with bandit rounds (``exp.suggest_
 gets the arms figure first (estimates by arm, the best arm and the next round's traffic). An
 analysis that fails is replaced by its error message; the report itself is always written for
 a valid experiment.
+
+Many trials (issue 20): the file stays small and quick to open. The progress and parallel
+coordinates figures draw a capped subsample and say so (``axnb.analysis.progress.MAX_POINTS``,
+``axnb.analysis.parallel.MAX_LINES``: 2,000 each, the best-so-far line exact), and the trials
+table lists at most ``MAX_TABLE_ROWS`` (1,000) rows: above that, the most recent half and the
+best trials by the first objective (completed, feasible, not excluded) to fill the other
+half, in trial order, under a note ("Showing 1,000 of 10,000 trials: ..."); every trial is in
+the experiment file (``exp.to_dataframe()``).
 """
 
 from __future__ import annotations
@@ -37,6 +45,8 @@ MAX_SLICES = 8
 MAX_REASON = 400
 #: What a cell shows for a missing value (a running trial's end time, a missing result).
 MISSING = "—"
+#: Most rows of the trials table (see module doc); None: every trial.
+MAX_TABLE_ROWS: int | None = 1_000
 
 _CSS = """
 body { font-family: -apple-system, BlinkMacSystemFont, "Segoe UI", Roboto, Helvetica, Arial,
@@ -241,6 +251,15 @@ def _trials_table(exp: Experiment) -> str:
         return "<p>No trials yet.</p>"
     empty_sems = [c for c in frame.columns if c.endswith("_sem") and frame[c].isna().all()]
     cols = [c for c in frame.columns if c != "created_at" and c not in empty_sems]
+    note = ""
+    if MAX_TABLE_ROWS is not None and len(frame) > MAX_TABLE_ROWS:
+        keep, n_best = _table_rows(exp, MAX_TABLE_ROWS)
+        metric = exp.objectives[0].metric
+        best = (f" and the {n_best:,} best by {html.escape(metric)}" if n_best else "")
+        note = (f'<p class="meta trials-note">Showing {len(keep):,} of {len(frame):,} trials: '
+                f"the {len(keep) - n_best:,} most recent{best}, in trial order. Every trial is "
+                f"in the experiment file (<code>exp.to_dataframe()</code>).</p>\n")
+        frame = frame.iloc[keep]
     head = "".join(f"<th>{html.escape(str(c))}</th>" for c in cols)
     rows = []
     for rec in frame[cols].to_dict("records"):
@@ -255,8 +274,32 @@ def _trials_table(exp: Experiment) -> str:
             else:
                 cells.append(f"<td>{_cell(v)}</td>")
         rows.append("<tr>" + "".join(cells) + "</tr>")
-    return (f'<div class="scroll"><table class="trials"><tr>{head}</tr>\n'
+    return (f'{note}<div class="scroll"><table class="trials"><tr>{head}</tr>\n'
             + "\n".join(rows) + "</table></div>")
+
+
+def _table_rows(exp: Experiment, limit: int) -> tuple[list[int], int]:
+    """Positions (in ``exp.trials`` and its data frame) of the rows kept: the most recent
+    ``limit - limit // 2`` trials and the best ones by the first objective (completed,
+    feasible, not excluded nor outside the space) not among them, ``limit`` in all; and how
+    many of those best ones there are."""
+    from axnb.analysis._common import feasible, with_metric
+
+    trials = exp.trials
+    recent = set(range(max(len(trials) - (limit - limit // 2), 0), len(trials)))
+    objective = exp.objectives[0]
+    position = {t.index: k for k, t in enumerate(trials)}
+    ranked = sorted((t for t in with_metric(trials, objective.metric)
+                     if feasible(exp, t.result)),
+                    key=lambda t: t.result[objective.metric][0],  # type: ignore[index]
+                    reverse=not objective.minimize)
+    best = []
+    for t in ranked:
+        if len(recent) + len(best) >= limit:
+            break
+        if position[t.index] not in recent:
+            best.append(position[t.index])
+    return sorted(recent | set(best)), len(best)
 
 
 # --------------------------------------------------------------------- small helpers

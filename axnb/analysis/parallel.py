@@ -20,13 +20,23 @@ axis span below its low end (in log10 for log axes); the axis then gets explicit
 
 Figure layout: a single ``Parcoords`` trace (trace 0) whose ``dimensions`` follow
 ``rec.dimensions`` and whose ``line.color`` is ``rec.color``.
+
+At scale (``rec.shown`` is not None: more than ``MAX_LINES`` completed trials, default 2,000)
+the trace draws at most ``MAX_LINES`` lines, the values of ``rec.shown`` only: a quarter of
+them (``rec.n_best``) are the best trials by the color metric when it is an objective, the
+others an even sample of the remaining trials sorted by that metric (every quantile, its
+lowest and highest values included), so the distribution is kept and brushing the metric's
+good end finds the best trials. Deterministic. The axes' ranges still span every trial; the
+title's second line says ``showing 2,000 of 9,747 trials (the 500 best and an even sample of
+the rest)`` (before the excluded and outside trials not shown, if any).
+``compute_parallel(..., max_lines=None)`` draws them all.
 """
 
 from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Literal
 
 import numpy as np
 
@@ -48,6 +58,8 @@ if TYPE_CHECKING:
     from axnb.trial import Trial
 
 
+#: Most lines drawn (see module doc); None: every completed trial.
+MAX_LINES: int | None = 2_000
 #: Tick text of the slot where lines of trials with the parameter inactive pass.
 INACTIVE_LABEL = "inactive"
 #: How far below a numeric axis's low end that slot is, as a fraction of the axis span.
@@ -82,6 +94,11 @@ class ParallelRecord:
     note: str | None
     n_excluded: int = 0
     n_outside: int = 0
+    #: Positions (into ``trial_index``, ``color`` and the dimensions' values) of the lines
+    #: drawn, sorted; None: all (see module doc).
+    shown: np.ndarray | None = None
+    #: How many of the drawn lines are the best trials (the rest: an even sample).
+    n_best: int = 0
 
 
 def _nice_ticks(lo: float, hi: float, count: int = 5) -> list[float]:
@@ -133,12 +150,15 @@ def _param_dimension(p: Parameter, values: list) -> Dimension:
 
 
 def compute_parallel(
-    exp: Experiment, metric: str | None = None, *, trials: list[Trial] | None = None
+    exp: Experiment, metric: str | None = None, *, trials: list[Trial] | None = None,
+    max_lines: int | Literal["default"] | None = "default",
 ) -> ParallelRecord:
     """Parameters and metrics of completed trials reporting ``metric`` (default: the first
-    objective), which also colors the lines."""
+    objective), which also colors the lines. ``max_lines``: most lines drawn (default
+    ``MAX_LINES``; None: all; see module doc)."""
     from axnb.analysis._common import resolve_metric
 
+    cap = MAX_LINES if max_lines == "default" else max_lines
     trials = exp.trials if trials is None else trials
     metric = resolve_metric(exp, metric, trials)
     done = with_metric(trials, metric)
@@ -164,19 +184,40 @@ def compute_parallel(
         note = f"No completed trial reports '{metric}' yet" + (
             f"; {failed} failed." if failed else ".")
     color = np.array([t.result[metric][0] for t in done], dtype=float)  # type: ignore[index]
-    return ParallelRecord(dims, color, metric, direction(exp, metric),
+    minimize = direction(exp, metric)
+    shown, n_best = _lines(color, minimize, cap)
+    return ParallelRecord(dims, color, metric, minimize,
                           np.array([t.index for t in done], dtype=int), note, n_excluded,
-                          n_outside)
+                          n_outside, shown, n_best)
+
+
+def _lines(color: np.ndarray, minimize: bool | None, cap: int | None
+           ) -> tuple[np.ndarray | None, int]:
+    """Positions of the lines drawn and how many of them are the best (see module doc)."""
+    from axnb.analysis.progress import even_positions
+
+    n = len(color)
+    if cap is None or n <= cap:
+        return None, 0
+    cap = max(int(cap), 2)
+    order = np.argsort(color, kind="stable")  # lowest first
+    if minimize is False:
+        order = order[::-1]
+    n_best = cap // 4 if minimize is not None else 0
+    best, rest = order[:n_best], order[n_best:]
+    sample = rest[even_positions(len(rest), cap - n_best)]
+    return np.sort(np.concatenate([best, sample])), n_best
 
 
 def draw_parallel(rec: ParallelRecord) -> go.Figure:
     """One ``Parcoords`` trace (see module doc)."""
     import plotly.graph_objects as go
 
+    shown = np.arange(len(rec.trial_index)) if rec.shown is None else rec.shown
     dims = []
     for d in rec.dimensions:
         dim = {"label": d.label, "values": [None if not np.isfinite(v) else float(v)
-                                            for v in d.values],
+                                            for v in d.values[shown]],
                "range": list(d.range)}
         if d.tickvals is not None:
             dim["tickvals"] = d.tickvals
@@ -184,7 +225,7 @@ def draw_parallel(rec: ParallelRecord) -> go.Figure:
         dims.append(dim)
     fig = go.Figure(go.Parcoords(
         dimensions=dims,
-        line={"color": rec.color.tolist(), "colorscale": "Viridis",
+        line={"color": rec.color[shown].tolist(), "colorscale": "Viridis",
               "reversescale": rec.minimize is True, "showscale": True,
               "colorbar": {"title": {"text": rec.color_metric}}},
     ))
@@ -195,8 +236,13 @@ def draw_parallel(rec: ParallelRecord) -> go.Figure:
         (rec.n_excluded, "excluded trial", ""),
         (rec.n_outside, "trial", " outside the search space"),
     ) if n]
-    if hidden:
-        title += f"<br><sup>{' and '.join(hidden)} not shown</sup>"
+    notes = [f"{' and '.join(hidden)} not shown"] if hidden else []
+    if rec.shown is not None:
+        how = (f"the {rec.n_best:,} best and an even sample of the rest" if rec.n_best
+               else f"an even sample by {rec.color_metric}")
+        notes.insert(0, f"showing {len(shown):,} of {len(rec.trial_index):,} trials ({how})")
+    if notes:
+        title += f"<br><sup>{'; '.join(notes)}</sup>"
     fig.update_layout(**base_layout(title))
     fig.update_layout(margin={"l": 70, "r": 40, "t": 120, "b": 40})
     add_note(fig, rec.note)

@@ -22,12 +22,26 @@ trace type     data
 4     Scatter  excluded trials ``excluded.x, excluded.y`` (hollow; may be empty)
 5     Scatter  trials outside the space ``outside_space.x, .y`` (grey; may be empty)
 ====  =======  ==============================================================
+
+At scale (``rec.shown`` is not None: more than ``MAX_POINTS`` completed trials, default 2,000)
+traces 0 and 1 draw at most ``MAX_POINTS`` markers: every trial that set a new best so far
+(an even sample of them in the odd case of more than ``MAX_POINTS``), the latest trial and, of
+the others, the lowest and the highest value of each of
+``(MAX_POINTS - kept) // 2`` equal stretches of trials (by index), so the cloud's envelope and
+every improvement stay visible. The choice is deterministic (same trials, same markers). The
+best-so-far line stays exact: trace 2 then holds only its corners (the trials where the best
+changed, and the last one), which draw the same step line. Traces 3, 4 and 5 keep every marker
+up to ``MAX_POINTS`` each (evenly spaced beyond). A note under the x-axis title (a layout
+annotation named ``"drawn"``, right-aligned; the bottom margin grows by ``DRAWN_ROW_PX``) says
+what is drawn: ``showing 2,000 of 9,747 completed trials (every new best kept)``, and
+``2,000 of 5,000 failed`` when a side trace is capped. The record itself keeps every trial
+(``index``, ``values``, ...); ``compute_progress(..., max_points=None)`` draws them all.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Literal
 
 import numpy as np
 
@@ -57,6 +71,12 @@ if TYPE_CHECKING:
 
     from axnb.experiment import Experiment
     from axnb.trial import Trial
+
+#: Room (px) added under the plot for the note that says what is drawn (see module doc).
+DRAWN_ROW_PX = 20
+#: Most trial markers a progress figure draws of the completed trials (traces 0 and 1), and
+#: of each of the failed, excluded and outside traces (see module doc). None: no limit.
+MAX_POINTS: int | None = 2_000
 
 
 @dataclass(frozen=True, eq=False)
@@ -88,12 +108,19 @@ class ProgressRecord:
     note: str | None
     excluded: Points = field(default_factory=Points.empty)
     outside_space: Points = field(default_factory=Points.empty)
+    #: Positions (into ``index``/``values``) of the completed trials drawn, sorted; None: all.
+    shown: np.ndarray | None = None
+    #: The ``max_points`` the record was computed with (caps traces 3-5 when drawn).
+    max_points: int | None = None
 
 
 def compute_progress(
-    exp: Experiment, metric: str | None = None, *, trials: list[Trial] | None = None
+    exp: Experiment, metric: str | None = None, *, trials: list[Trial] | None = None,
+    max_points: int | Literal["default"] | None = "default",
 ) -> ProgressRecord:
-    """Values by trial index, feasibility, best so far and failures (see module doc)."""
+    """Values by trial index, feasibility, best so far and failures (see module doc).
+    ``max_points``: most completed-trial markers drawn (default ``MAX_POINTS``; None: all)."""
+    cap = MAX_POINTS if max_points == "default" else max_points
     trials = exp.trials if trials is None else trials
     metric = resolve_metric(exp, metric, trials)
     minimize = direction(exp, metric)
@@ -103,11 +130,13 @@ def compute_progress(
     ok = np.array([feasible(exp, t.result) for t in done], dtype=bool)
 
     best_index, best_values = [], []
+    improved = []  # positions of the trials that set a new best
     if minimize is not None:
         best = None
-        for i, v, f in zip(index, values, ok):
+        for k, (i, v, f) in enumerate(zip(index, values, ok)):
             if f and (best is None or (v < best if minimize else v > best)):
                 best = float(v)
+                improved.append(k)
             if best is not None:
                 best_index.append(int(i))
                 best_values.append(best)
@@ -154,7 +183,39 @@ def compute_progress(
             [t.index for t in off], off_values, np.array([t.index for t in off], dtype=int),
             [_hover(t, outside_notes(exp, t)) for t in off],
         ),
+        shown=_markers(values, improved, cap),
+        max_points=cap,
     )
+
+
+def even_positions(n: int, k: int) -> np.ndarray:
+    """``k`` positions out of ``range(n)``, evenly spaced, first and last included (all of
+    them when ``k >= n``)."""
+    if k >= n:
+        return np.arange(n)
+    if k <= 1:
+        return np.arange(min(k, n))
+    return np.unique(np.round(np.linspace(0, n - 1, k)).astype(int))
+
+
+def _markers(values: np.ndarray, keep: list[int], cap: int | None) -> np.ndarray | None:
+    """Positions of the completed trials drawn (see module doc), None when all are."""
+    n = len(values)
+    if cap is None or n <= cap:
+        return None
+    cap = max(int(cap), 2)
+    must = np.unique(np.asarray([*keep, n - 1], dtype=int))
+    if len(must) >= cap:  # (nearly) every trial improved: the line shows them anyway
+        return must[even_positions(len(must), cap)]
+    rest = np.setdiff1d(np.arange(n), must, assume_unique=True)
+    buckets = (cap - len(must)) // 2
+    picked = [must]
+    if buckets:
+        for part in np.array_split(rest, buckets):
+            if len(part):
+                v = values[part]
+                picked.append(part[[int(np.argmin(v)), int(np.argmax(v))]])
+    return np.unique(np.concatenate(picked))
 
 
 def _hover(t: Trial, notes: list[str] | None = None) -> str:
@@ -176,32 +237,41 @@ def draw_progress(rec: ProgressRecord) -> go.Figure:
     import plotly.graph_objects as go
 
     fig = go.Figure()
-    ok = rec.feasible
-    hover = np.array(rec.hover, dtype=object)
+    shown = np.arange(len(rec.index)) if rec.shown is None else rec.shown
+    ok = rec.feasible[shown]
+    index, values = rec.index[shown], rec.values[shown]
+    hover = np.array(rec.hover, dtype=object)[shown]
     fig.add_trace(go.Scatter(
-        x=rec.index[ok].tolist(), y=rec.values[ok].tolist(), mode="markers", name="trial",
+        x=index[ok].tolist(), y=values[ok].tolist(), mode="markers", name="trial",
         marker={"color": BLUE, "size": 8}, hovertext=hover[ok].tolist(), hoverinfo="text",
     ))
     fig.add_trace(go.Scatter(
-        x=rec.index[~ok].tolist(), y=rec.values[~ok].tolist(), mode="markers",
+        x=index[~ok].tolist(), y=values[~ok].tolist(), mode="markers",
         name="infeasible", marker={"color": GREY, "size": 8, "symbol": "circle-open"},
         hovertext=[h + "<br>(violates an outcome constraint)" for h in hover[~ok]],
         hoverinfo="text",
     ))
+    best_index, best_values = rec.best_index, rec.best_values
+    if rec.shown is not None and len(best_values):  # the corners draw the same step line
+        corners = np.flatnonzero(np.diff(best_values, prepend=np.nan) != 0)
+        corners = np.union1d(corners, [len(best_values) - 1])
+        best_index, best_values = best_index[corners], best_values[corners]
     fig.add_trace(go.Scatter(
-        x=rec.best_index.tolist(), y=rec.best_values.tolist(), mode="lines",
+        x=best_index.tolist(), y=best_values.tolist(), mode="lines",
         name="best so far", line={"color": RED, "width": 2, "shape": "hv"},
         hovertemplate="best so far after trial %{x}: %{y:.4g}<extra></extra>",
     ))
+    failed = _capped(len(rec.failed_index), rec.max_points)
+    failed_index = rec.failed_index[failed]
     fig.add_trace(go.Scatter(
-        x=rec.failed_index.tolist(), y=[rec.failed_y] * len(rec.failed_index), mode="markers",
+        x=failed_index.tolist(), y=[rec.failed_y] * len(failed_index), mode="markers",
         name="failed", marker={"color": RED, "symbol": "x", "size": 9},
-        hovertext=[f"trial {i} failed<br>{r}" for i, r in zip(rec.failed_index,
-                                                              rec.failed_reason)],
+        hovertext=[f"trial {rec.failed_index[k]} failed<br>{rec.failed_reason[k]}"
+                   for k in failed],
         hoverinfo="text",
     ))
-    fig.add_trace(excluded_trace(rec.excluded))
-    fig.add_trace(outside_trace(rec.outside_space))
+    fig.add_trace(excluded_trace(_some(rec.excluded, rec.max_points)))
+    fig.add_trace(outside_trace(_some(rec.outside_space, rec.max_points)))
     better = {True: " (lower is better)", False: " (higher is better)"}.get(rec.minimize, "")
     parts = [f"{len(rec.index)} completed"]
     if rec.excluded.n:
@@ -220,5 +290,43 @@ def draw_progress(rec: ProgressRecord) -> go.Figure:
     fig.update_xaxes(title_text="trial", rangemode="tozero")
     fig.update_yaxes(title_text=rec.metric)
     add_note(fig, rec.note)
+    drawn = _drawn_note(rec, len(shown))
+    if drawn:  # its own row under the x-axis title, right-aligned: clear of title and legend
+        fig.update_layout(margin={"b": 55 + DRAWN_ROW_PX})
+        fig.add_annotation(
+            text=drawn, name="drawn", xref="paper", yref="paper", x=1.0, y=0.0,
+            xanchor="right", yanchor="top", yshift=-52, showarrow=False,
+            font={"size": 11, "color": "#666"},
+        )
     fig.layout.meta = {"analysis": "progress"}
     return fig
+
+
+def _capped(n: int, cap: int | None) -> np.ndarray:
+    """Positions of ``n`` markers drawn: all, or ``cap`` evenly spaced."""
+    return np.arange(n) if cap is None or n <= cap else even_positions(n, max(int(cap), 2))
+
+
+def _some(points: Points, cap: int | None) -> Points:
+    """``points``, or ``cap`` of them evenly spaced."""
+    keep = _capped(points.n, cap)
+    if len(keep) == points.n:
+        return points
+    return Points([points.x[k] for k in keep], [points.y[k] for k in keep],
+                  points.trial_index[keep], [points.hover[k] for k in keep])
+
+
+def _drawn_note(rec: ProgressRecord, n_shown: int) -> str:
+    """"showing 2,000 of 9,746 completed trials (every new best kept)", and the failed,
+    excluded and outside markers left out; empty when everything is drawn."""
+    parts = []
+    if rec.shown is not None:
+        news = np.count_nonzero(np.diff(rec.best_values, prepend=np.nan) != 0)
+        kept = " (every new best kept)" if 0 < news < n_shown else ""
+        parts.append(f"showing {n_shown:,} of {len(rec.index):,} completed trials{kept}")
+    for n, what in ((len(rec.failed_index), "failed"), (rec.excluded.n, "excluded"),
+                    (rec.outside_space.n, "outside the space")):
+        n_drawn = len(_capped(n, rec.max_points))
+        if n_drawn < n:
+            parts.append(f"{n_drawn:,} of {n:,} {what}")
+    return "; ".join(parts)

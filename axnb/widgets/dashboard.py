@@ -9,7 +9,8 @@
 
 Tabs: **contour** (x / y parameter and metric pickers), **slice** (parameter and metric
 pickers; shows the acquisition and the next point), **progress** (metric picker), **trials**
-(a sortable table: column picker and descending toggle), **pareto** for several
+(a sortable, paginated table: column picker, descending toggle, page controls and rows per
+page; see below), **pareto** for several
 objectives, and **arms** (metric picker: ``axnb.analysis.arms``) for an experiment with bandit
 rounds (``exp.suggest_arms``). The status line shows the trial counts, the best value so far
 (in a bandit experiment: the latest round, its arms and the best arm) and what the engine is
@@ -58,6 +59,18 @@ change (a signature of completed trials, their results and whether they are excl
 ``exp.exclude``, ``include`` or ``correct`` redraws them) or a picker changes; the status
 line, progress, arms and trials table follow every change. While the engine is busy the status
 line is polled about once a second.
+
+Many trials (issue 20): the trials table shows one page of ``page_size`` rows (default
+``PAGE_SIZE``, 200; the ``rows`` picker offers ``PAGE_SIZES``), page 1 first: with the default
+sort (index, descending) the latest trials, sorted by a metric ascending the best ones. The
+page controls (◀, the page number ``dash.page``, ▶) reach every row; the title and the label
+next to them say ``rows 1–200 of 10,000``; a new sort or page size goes back to page 1, and a
+page beyond the last (trials removed from view) shows the last. Only the page's rows are
+formatted and sent to the browser, so the tab costs the same at 200 and at 10,000 trials
+(``table_rows()`` still returns every row, sorted). An experiment with at most ``page_size``
+trials has one page and the table of before (no page note). The progress figure draws at
+most ``axnb.analysis.progress.MAX_POINTS`` markers (see that module: the best-so-far line
+stays exact, every new best is kept, the figure says what it shows).
 
 Hierarchical spaces (``when=``): the contour's default y parameter is one that can be active
 together with x, and the figures follow ``axnb.analysis`` (observed points where the plotted
@@ -112,6 +125,10 @@ _STATUS_COLORS = {
 _EXCLUDED_COLOR = "#fff0e0"
 #: Fill of the rows of trials outside the search space (greyed in the analyses).
 _OUTSIDE_COLOR = "#ececec"
+#: Rows per page of the trials table (the default of the ``rows`` picker).
+PAGE_SIZE = 200
+#: What the ``rows`` picker offers.
+PAGE_SIZES = (50, 100, 200, 500, 1000)
 
 
 def any_excluded(trials: list[Trial]) -> bool:
@@ -305,10 +322,11 @@ class DashboardCore:
         self._errors: dict[str, str] = {}  # part -> its error shown in the message line
         self.figures = {}
 
-    def _make_pickers(self, picker: Callable[[str, list[str], str | None, str], Any],
-                      toggle: Callable[[], Any]) -> list[str]:
-        """Create the pickers with ``picker(label, options, value, css)`` and the descending
-        toggle with ``toggle()``; the names of the first tabs."""
+    def _make_pickers(self, picker: Callable[[str, list[Any], Any, str], Any],
+                      toggle: Callable[[], Any], counter: Callable[[], Any]) -> list[str]:
+        """Create the pickers with ``picker(label, options, value, css)``, the descending
+        toggle with ``toggle()`` and the trials table's page number with ``counter()`` (an
+        object with ``value`` and ``max``); the names of the first tabs."""
         exp = self.experiment
         tunable = [p.name for p in exp.space.tunable]
         metrics = list(exp.metrics)
@@ -329,13 +347,17 @@ class DashboardCore:
         trials = exp.trials
         self.sort_by = picker("sort by", self._columns(trials), "index", "axnb-sort-by")
         self.descending = toggle()
+        sizes = sorted({*PAGE_SIZES, PAGE_SIZE})
+        self.page_size = picker("rows", sizes, PAGE_SIZE, "axnb-page-size")
+        self.page = counter()
+        self._paging = False  # True while a refresh moves the page: no redraw
         if len(tunable) < 2:
             self.contour_x.disabled = self.contour_y.disabled = True
         self._controls: dict[str, list[Any]] = {
             "contour": [self.contour_x, self.contour_y, self.contour_metric],
             "slice": [self.slice_param, self.slice_metric],
             "progress": [self.progress_metric],
-            "trials": [self.sort_by, self.descending],
+            "trials": [self.sort_by, self.descending, self.page_size, self.page],
             "pareto": [],
             "arms": [self.arms_metric],
         }
@@ -599,9 +621,44 @@ class DashboardCore:
         rows = present + missing  # missing values last, whatever the direction
         return rows
 
+    def table_page(self, rows: list[dict[str, Any]]) -> tuple[list[dict[str, Any]], int, int]:
+        """The rows of the page picked (``page``, ``page_size``) out of ``rows``, with their
+        first row's position and the number of pages; a page beyond the last is the last (and
+        the page number is moved there)."""
+        size = max(int(self.page_size.value or PAGE_SIZE), 1)
+        pages = max(1, math.ceil(len(rows) / size))
+        page = min(max(int(self.page.value or 1), 1), pages)
+        self._set_page(page, pages)
+        start = (page - 1) * size
+        return rows[start:start + size], start, pages
+
+    def _set_page(self, page: int, pages: int) -> None:
+        """Show page ``page`` of ``pages`` in the page controls, without a redraw."""
+        self._paging = True
+        try:
+            if pages >= (self.page.max or 1):
+                self.page.max = pages
+                self.page.value = page
+            else:
+                self.page.value = page
+                self.page.max = pages
+        finally:
+            self._paging = False
+
+    def _first_page(self) -> None:
+        """Back to page 1 (a new sort or page size)."""
+        if self.page.value != 1:
+            self._paging = True
+            try:
+                self.page.value = 1
+            finally:
+                self._paging = False
+
     def _table(self, trials: list[Trial]) -> go.Figure:
         exp = self.experiment
-        rows = self.table_rows(trials)
+        everything = self.table_rows(trials)
+        rows, start, pages = self.table_page(everything)
+        total = len(everything)
         rounds = ["batch", "weight"] if has_rounds(trials) else []
         reason = ["reason"] if any_reason(trials) else []
         excluded = ["excluded"] if any_excluded(trials) else []
@@ -649,17 +706,25 @@ class DashboardCore:
             ),
             _validate=False,
         )
-        out = sum(bool(r.get("excluded")) for r in rows)
-        off = sum(bool(r.get("outside")) for r in rows)
-        note = (f", {out} excluded" if out else "") + (
-            f", {off} outside the search space" if off else "")
+        out = sum(bool(r.get("excluded")) for r in everything)
+        off = sum(bool(r.get("outside")) for r in everything)
+        note = (f", {out:,} excluded" if out else "") + (
+            f", {off:,} outside the search space" if off else "")
+        self._page_text = (f"rows {start + 1:,}–{start + len(rows):,} of {total:,}"
+                           if rows else f"no rows of {total:,}")
+        paged = f" · {self._page_text} (page {self.page.value:,} of {pages:,})" \
+            if pages > 1 else ""
+        self._paged(pages)
         fig.update_layout(
-            title={"text": f"{len(rows)} trials{note} (sorted by {sort_col})", "x": 0.02},
+            title={"text": f"{total:,} trials{note} (sorted by {sort_col}){paged}", "x": 0.02},
             height=min(560, 120 + 26 * max(len(rows), 3)),
             margin={"l": 10, "r": 10, "t": 50, "b": 10},
         )
         fig.layout.meta = {"analysis": "trials"}
         return fig
+
+    def _paged(self, pages: int) -> None:
+        """The page controls' other parts (a ``Dashboard``: its label and buttons)."""
 
     # ------------------------------------------------------------------ status line
     def _status_text(self, trials: list[Trial]) -> str:
@@ -727,7 +792,9 @@ class Dashboard(Snapshot, FollowingBox, DashboardCore):
     """Live tabs for ``exp`` (see module doc). Parts: ``figures`` (name -> ``go.Figure``, the
     figure each tab shows), ``views`` (name -> the ``PlotlyView`` that draws it), ``status``,
     ``tabs``, the pickers (``contour_x``, ``contour_y``, ``contour_metric``, ``slice_param``,
-    ``slice_metric``, ``progress_metric``, ``arms_metric``, ``sort_by``, ``descending``),
+    ``slice_metric``, ``progress_metric``, ``arms_metric``, ``sort_by``, ``descending``,
+    ``page_size``), the trials table's page (``page``, ``page_prev``, ``page_next``,
+    ``page_label``),
     ``refresh()`` and ``close()``. ``figures["arms"]`` exists once the experiment has a
     bandit round.
 
@@ -773,7 +840,23 @@ class Dashboard(Snapshot, FollowingBox, DashboardCore):
             w.add_class("axnb-descending")
             return w
 
-        names = self._make_pickers(picker, toggle)
+        def counter() -> widgets.BoundedIntText:
+            w = widgets.BoundedIntText(value=1, min=1, max=1, description="page",
+                                       layout=widgets.Layout(width="130px"))
+            w.add_class("axnb-page")
+            return w
+
+        names = self._make_pickers(picker, toggle, counter)
+        self.page_prev = widgets.Button(icon="chevron-left", tooltip="previous page",
+                                        layout=widgets.Layout(width="36px"), disabled=True)
+        self.page_prev.add_class("axnb-page-prev")
+        self.page_next = widgets.Button(icon="chevron-right", tooltip="next page",
+                                        layout=widgets.Layout(width="36px"), disabled=True)
+        self.page_next.add_class("axnb-page-next")
+        self.page_label = widgets.HTML()
+        self.page_label.add_class("axnb-page-label")
+        self.page_prev.on_click(lambda _: self._turn(-1))
+        self.page_next.on_click(lambda _: self._turn(+1))
         #: The static dashboard shown under the widget when no front end draws it
         #: (``_ipython_display_``); None while there is no need.
         self.fallback: Any = None
@@ -792,7 +875,7 @@ class Dashboard(Snapshot, FollowingBox, DashboardCore):
             w.observe(self._on_picker("slice"), names="value")
         self.progress_metric.observe(self._on_picker("progress"), names="value")
         self.arms_metric.observe(self._on_picker("arms"), names="value")
-        for w in (self.sort_by, self.descending):
+        for w in (self.sort_by, self.descending, self.page_size, self.page):
             w.observe(self._on_picker("trials"), names="value")
         self.tabs.observe(self._on_tab, names="selected_index")
         self._start(interval, "axnb-dashboard")
@@ -859,7 +942,11 @@ class Dashboard(Snapshot, FollowingBox, DashboardCore):
         self.figures[name] = message_figure("Computing…", name)
         self.views[name] = PlotlyView(self.figures[name], library=self._library)
         self.views[name].add_class(f"axnb-figure-{name}")
-        page = widgets.VBox([widgets.HBox(self._controls[name]), self.views[name]])
+        controls = self._controls[name]
+        if name == "trials":  # sort by, descending | ◀ page ▶ rows a–b of n | rows per page
+            controls = [self.sort_by, self.descending, self.page_prev, self.page,
+                        self.page_next, self.page_label, self.page_size]
+        page = widgets.VBox([widgets.HBox(controls), self.views[name]])
         page.add_class(f"axnb-tab-{name}")
         return page
 
@@ -874,6 +961,11 @@ class Dashboard(Snapshot, FollowingBox, DashboardCore):
         def handler(change: Any) -> None:
             if self._following:  # the refresh that moves the pickers redraws after
                 return
+            if name == "trials":
+                if self._paging:  # the table moved its page itself
+                    return
+                if change.owner is not self.page:  # a new sort or page size: page 1
+                    self._first_page()
             if name == "contour" and self.contour_x.value == self.contour_y.value:
                 # keep two different axes: move the other picker out of the way
                 other = self.contour_y if change.owner is self.contour_x else self.contour_x
@@ -895,6 +987,18 @@ class Dashboard(Snapshot, FollowingBox, DashboardCore):
         # when it is selected.
         for name in self._shown():
             self._bring_up_to_date(name)
+
+    def _turn(self, step: int) -> None:
+        """Show the previous (``step`` -1) or next (+1) page of the trials table."""
+        self.page.value = min(max(int(self.page.value) + step, 1), int(self.page.max))
+
+    def _paged(self, pages: int) -> None:
+        page = int(self.page.value)
+        self.page_prev.disabled = page <= 1
+        self.page_next.disabled = page >= pages
+        self.page.disabled = pages <= 1
+        if self.page_label.value != self._page_text:
+            self.page_label.value = self._page_text
 
     def _show(self, name: str, fig: go.Figure) -> None:
         # The view first (what the browser draws), then the figure object kept for scripts.

@@ -13,7 +13,9 @@ status                HTML: trial counts, best value, engine status
 contour, slice,       plotly figures (the analyses' ``draw_*``), shown with plotly's own
 progress (pareto,     renderers (the ``application/vnd.plotly.v1+json`` bundle and HTML)
 arms)
-trials                an HTML table (newest first; failures with their reason)
+trials                an HTML table (newest first; failures with their reason), one page
+                      of ``page_size.value`` rows (200) as in the live dashboard: the title
+                      says ``rows 1–200 of 10,000``; set ``dash.page.value`` and refresh
 message               HTML: the last error, if any
 ====================  =====================================================================
 
@@ -105,7 +107,8 @@ def _ipython_display() -> Any:
 class StaticDashboard(DashboardCore):
     """The dashboard as plain outputs updated in place (see module doc). Parts: ``figures``
     (name -> ``go.Figure``), ``display_ids`` (output -> display id), ``status`` and
-    ``message`` (``.value``: HTML), the picks (``contour_x`` ... ``descending``: ``Pick``),
+    ``message`` (``.value``: HTML), the picks (``contour_x`` ... ``descending``,
+    ``page_size`` and ``page``, whose ``max`` is the number of pages: ``Pick``),
     ``table_html()``, ``refresh()``, ``wait_idle()`` and ``close()``."""
 
     def __init__(self, exp: Experiment, interval: float = INTERVAL, grid: int = 40) -> None:
@@ -119,7 +122,9 @@ class StaticDashboard(DashboardCore):
         self.display_ids: dict[str, str] = {}
         self.status = _Text(self, "status")
         self.message = _Text(self, "message")
-        names = self._make_pickers(Pick, lambda: Pick("descending", [True, False], True))
+        names = self._make_pickers(Pick, lambda: Pick("descending", [True, False], True),
+                                   lambda: Pick("page", [], 1))
+        self.page.max = 1
         for name in names:
             self.figures[name] = self._content[name] = message_figure("Computing…", name)
         self._outputs = ["status", *names, "message"]
