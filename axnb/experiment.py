@@ -117,8 +117,10 @@ class Experiment:
         acquisition_options: Mapping[str, Any] | None = None,
         model_options: Mapping[str, Any] | None = None,
         tasks: Sequence[str] | None = None,
+        related: Sequence[str | os.PathLike[str]] | None = None,
         *,
         _supplied: Mapping[str, type | None] | None = None,
+        _loading: bool = False,
     ) -> None:
         # Every argument is checked here, before anything touches the disk.
         self.name = _check_name(name)
@@ -137,10 +139,12 @@ class Experiment:
                                  _supplied or {})
         _check_plugins(self._plugins, self.space, self.objectives, self.outcome_constraints)
         self.tasks: list[str] | None = _check_tasks(tasks)
-        if self.tasks and self._plugins != (None, None):
+        self.related = _load_related(related, self, strict=not _loading)
+        if (self.tasks or self.related) and self._plugins != (None, None):
             raise InvalidParameterError(
-                "tasks= and a custom model= or acquisition= cannot be combined yet: the "
-                "tasks share one multi-task GP and its acquisition. Leave one of them out.")
+                "tasks= or related= and a custom model= or acquisition= cannot be combined "
+                "yet: the tasks share one multi-task GP and its acquisition. Leave one of "
+                "them out.")
         self._trials: list[Trial] = []
         self._rounds: list[dict[str, Any]] = []
         self._revisions: list[dict[str, Any]] = []
@@ -185,6 +189,7 @@ class Experiment:
             "initial_trials": self.initial_trials,
             **_plugin_config(*self._plugins),
             **({"tasks": list(self.tasks)} if self.tasks else {}),
+            **({"related": [r.path for r in self.related]} if self.related else {}),
         }
 
     @classmethod
@@ -211,8 +216,19 @@ class Experiment:
             acquisition=config.get("acquisition"),
             acquisition_options=config.get("acquisition_options"),
             tasks=config.get("tasks"),
+            related=config.get("related"),
             _supplied={"model": model, "acquisition": acquisition},
+            _loading=True,
         )
+
+    @property
+    def engine_tasks(self) -> list[str] | None:
+        """The tasks of the model: ``tasks`` (or this experiment's name when it has none) and
+        then one per related experiment; None without tasks and related experiments."""
+        readable = [r.name for r in self.related if not r.error]
+        if not readable:
+            return self.tasks
+        return (self.tasks or [self.name]) + readable
 
     def _task(self, task: str | None) -> str | None:
         """The task of a new trial: ``task`` checked, or the target; None without tasks."""
@@ -680,7 +696,8 @@ class Experiment:
                 initial_trials=self.initial_trials,
                 model=self._plugins[0],
                 acquisition=self._plugins[1],
-                tasks=self.tasks,
+                tasks=self.engine_tasks,
+                extra_trials=[t for r in self.related for t in r.trials],
             )
         return self._engine
 
@@ -1057,7 +1074,7 @@ class Experiment:
         for key in ("seed", "initial_trials"):
             if mine[key] is not None and saved.get(key) != mine[key]:
                 out.append(f"{key}: file has {saved.get(key)!r}, now {mine[key]!r}")
-        for key in (*PLUGIN_KEYS, "tasks"):
+        for key in (*PLUGIN_KEYS, "tasks", "related"):
             if saved.get(key) != mine.get(key):
                 out.append(f"{key}: file has {saved.get(key)!r}, now {mine.get(key)!r}")
         return out
@@ -1332,7 +1349,10 @@ class Experiment:
         if self.tasks:
             out["tasks"] = {name: sum((t.task or self.tasks[0]) == name for t in trials)
                             for name in self.tasks}
+        if self.tasks or self.related:
             out["task_correlation"] = self.task_correlation(trials)
+        if self.related:
+            out["related"] = [r.info() for r in self.related]
         return out
 
     def task_correlation(self, trials: list[Trial] | None = None
@@ -1340,14 +1360,15 @@ class Experiment:
         """With tasks: metric -> task -> task -> the correlation between the tasks that the
         multi-task GP learned (1 on the diagonal; near 1: the tasks agree, near 0: one tells
         little about the other). Empty without tasks or before any result."""
-        if not self.tasks:
+        names = self.engine_tasks
+        if not names:
             return {}
         trials = self.trials if trials is None else trials
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", RuntimeWarning)  # a failed fit: nothing learned
             matrices = self.engine.task_correlation(trials)
-        return {m: {a: {b: round(float(c[i, j]), 4) for j, b in enumerate(self.tasks)}
-                    for i, a in enumerate(self.tasks)} for m, c in matrices.items()}
+        return {m: {a: {b: round(float(c[i, j]), 4) for j, b in enumerate(names)}
+                    for i, a in enumerate(names)} for m, c in matrices.items()}
 
     def _counts(self, trials: list[Trial]) -> dict[str, Any]:
         """``summary`` without the model: counts, the best observed value, rounds."""
@@ -1536,6 +1557,26 @@ def _check_path(path: Path) -> None:
             f"Experiment path {short_repr(str(path), 80)} is {len(encoded)} bytes long: the "
             f"file system allows {total}. Use a shorter path=."
         )
+
+
+def _load_related(related: Any, exp: Experiment, strict: bool) -> list[Any]:
+    """The related experiments (``axnb.related``); reading a file that is gone raises when
+    the experiment is created, and warns when it is reopened (its data are then left out)."""
+    from axnb import related as R
+
+    paths = R.check_paths(related)
+    if not paths:
+        return []
+    taken = list(exp.tasks or [exp.name])
+    out = R.load(paths, exp.space, exp.metrics, exp.path, taken, strict)
+    for r in out:
+        if r.error:
+            warnings.warn(
+                f"axnb: related experiment {r.path!r} of '{exp.name}' cannot be read "
+                f"({r.error}); its data are left out of the model. Put the file back (the "
+                f"path is relative to {exp.path.parent}) and open the experiment again.",
+                RuntimeWarning, stacklevel=4)
+    return out
 
 
 def _check_tasks(tasks: Any) -> list[str] | None:

@@ -29,7 +29,8 @@ from axnb.trial import ACTIONS, CORRECTED, MAX_COUNT, SOURCES, STATUSES
 #: Keys of ``config`` this version reads (see ``storage``'s module doc).
 CONFIG_KEYS = frozenset({"name", "parameters", "constraints", "objectives",
                          "outcome_constraints", "seed", "initial_trials", "model",
-                         "model_options", "acquisition", "acquisition_options", "tasks"})
+                         "model_options", "acquisition", "acquisition_options", "tasks",
+                         "related"})
 TRIAL_KEYS = frozenset({"index", "parameters", "status", "source", "result", "created_at",
                         "completed_at", "reason", "batch", "weight", "counts", "owner",
                         "task",
@@ -412,6 +413,11 @@ def _check_config(config: Any, path: Path) -> SearchSpace:
             ex._check_tasks(tasks)
         except ValueError as e:
             raise fail("config.tasks", str(e)) from None
+    related = config.get("related")
+    if related is not None and (not isinstance(related, list) or not all(
+            isinstance(p, str) and p.strip() for p in related)):
+        raise fail("config.related", f"expected a list of experiment file paths, got "
+                   f"{related!r}")
     unknown = sorted(set(config) - CONFIG_KEYS)
     if unknown:
         raise fail("config", f"keys {unknown} are not known to this axnb (a newer axnb wrote "

@@ -878,3 +878,13 @@ class SearchSpace:
 
     def to_dicts(self) -> list[dict[str, Any]]:
         return [p.to_dict() for p in self.parameters]
+
+
+def middle_value(p: Parameter) -> Value:
+    """The value a parameter is held at without any trial: the middle of its range, the
+    middle value of an ordered choice, the first of an unordered one."""
+    if isinstance(p, Fixed):
+        return p.value
+    if isinstance(p, Choice):
+        return p.values[0] if not p.ordered else p.values[len(p.values) // 2]
+    return p.from_unit(0.5)  # type: ignore[attr-defined]

@@ -34,8 +34,9 @@ feature (an open issue); this version writes none of them and refuses a file tha
         "model_options": {"num_samples": 64},        # custom classes, as import paths, and
         "acquisition": "botorch.acquisition.monte_carlo.qUpperConfidenceBound",  # their
         "acquisition_options": {"beta": 2.0},        # options (axnb/engine/plugins.py)
-        "tasks": ["online", "simulator"]             # optional: combined tasks, target first
-        # planned: "related": [paths]
+        "tasks": ["online", "simulator"],            # optional: combined tasks, target first
+        "related": ["last_year.axnb.json"]           # optional: earlier campaigns as extra
+                                                     # tasks (axnb/related.py)
       },
       "trials": [
         {"index": 0, "parameters": {...}, "status": "completed", "source": "init",

@@ -252,7 +252,7 @@ def test_resuming_with_another_model_is_a_mismatch(tmp_path):
 @pytest.mark.parametrize(
     ("key", "value", "match"),
     [("model", 5, "config.model"), ("acquisition_options", {"beta": 1}, "acquisition_options"),
-     ("related", ["old.axnb.json"], "not known to this axnb")],
+     ("fidelities", ["low"], "not known to this axnb")],
 )
 def test_tampered_plugin_config_is_refused(tmp_path, key, value, match):
     exp = axnb.Experiment("t", PARAMS, objective="loss", seed=0, path=tmp_path)

@@ -137,3 +137,40 @@ def test_every_plot_takes_a_task(tmp_path):
     assert abs(float(np.nanmean(np.asarray(sim) - np.asarray(on))) - 0.1) < 0.08
     with pytest.raises(ValueError, match="Unknown task"):
         exp.plot.progress(task="lab")
+
+
+def test_related_campaigns_enter_as_extra_tasks(tmp_path):
+    old = axnb.Experiment("last_year", [*PARAMS, axnb.Range("z", 0.0, 1.0)], objective="r",
+                          seed=0, path=tmp_path)
+    for k in range(12):
+        p = {"x": (k % 4) / 3, "y": (k // 4) / 2, "z": 0.5}
+        old.attach(p, result=simulator(p))
+    old.attach({"x": 0.5, "y": 0.5, "z": 0.1}, result=None)  # running: not used
+    space = [*PARAMS, axnb.Range("w", 0.0, 2.0)]
+    exp = axnb.Experiment("this_year", space, objective="r", seed=0, path=tmp_path,
+                          initial_trials=3, related=["last_year.axnb.json"])
+    info = exp.summary()["related"][0]
+    assert info["name"] == "last_year" and info["used"] == 12 and info["completed"] == 12
+    assert info["dropped_parameters"] == ["z"] and info["held"] == {"w": 1.0}
+    assert json.loads(exp.path.read_text())["config"]["related"] == ["last_year.axnb.json"]
+    for p in ({"x": 0.1, "y": 0.2, "w": 1.0}, {"x": 0.8, "y": 0.9, "w": 0.5},
+              {"x": 0.5, "y": 0.5, "w": 1.5}):
+        exp.attach(p, result=online(p))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", RuntimeWarning)
+        t = exp.suggest()
+    assert t.source == "model" and t.task is None
+    assert len(exp.engine.fit(exp.trials).data["r"].trial_indices) == 3  # own data
+    corr = exp.summary()["task_correlation"]["r"]
+    assert set(corr) == {"this_year", "last_year"}
+    assert len(exp.trials) == 4  # nothing copied into this experiment
+    again = axnb.load(exp.path)
+    assert [r.name for r in again.related] == ["last_year"]
+    # a related file that is gone: an error when creating, a warning when reopening
+    with pytest.raises(ValueError, match="cannot read"):
+        axnb.Experiment("other", space, objective="r", path=tmp_path,
+                        related=["nowhere.axnb.json"])
+    old.path.rename(tmp_path / "moved.json")
+    with pytest.warns(RuntimeWarning, match="left out of the model"):
+        gone = axnb.load(exp.path)
+    assert gone.summary()["related"][0]["used"] == 0

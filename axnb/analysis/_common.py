@@ -15,7 +15,17 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from axnb.space import Choice, Fixed, Int, Parameter, Range, SearchSpace, Value, is_finite_number
+from axnb.space import (
+    Choice,
+    Fixed,
+    Int,
+    Parameter,
+    Range,
+    SearchSpace,
+    Value,
+    is_finite_number,
+    middle_value,
+)
 from axnb.trial import CORRECTED, EXCLUDED
 
 if TYPE_CHECKING:
@@ -422,14 +432,7 @@ def predict(fitted: FittedModel, metric: str, X: np.ndarray) -> tuple[np.ndarray
     return np.concatenate(means), np.concatenate(sds)
 
 
-def _middle(p: Parameter) -> Value:
-    """The value a parameter is held at without any trial: the middle of its range, the
-    middle value of an ordered choice, the first of an unordered one."""
-    if isinstance(p, Fixed):
-        return p.value
-    if isinstance(p, Choice):
-        return p.values[0] if not p.ordered else p.values[len(p.values) // 2]
-    return p.from_unit(0.5)  # type: ignore[attr-defined]
+_middle = middle_value
 
 
 def default_slice(

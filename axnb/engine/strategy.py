@@ -165,6 +165,7 @@ class Engine:
         model: ModelPlugin | None = None,
         acquisition: AcquisitionPlugin | None = None,
         tasks: Sequence[str] | None = None,
+        extra_trials: Sequence[Trial] = (),
     ) -> None:
         if not objectives:
             raise InvalidParameterError("The engine needs at least one objective.")
@@ -201,6 +202,9 @@ class Engine:
         #: metric over every task's trials; a suggestion for a task maximizes that task's
         #: acquisition. None: no tasks.
         self.tasks = list(tasks) if tasks else None
+        #: Completed trials of related experiments (``axnb.related``), each with its task:
+        #: the multi-task models use them, nothing else does.
+        self.extra_trials = list(extra_trials)
         if model is not None:
             model.check(self.encoder.d, {i: len(v) for i, v in self.encoder.cat_dims.items()})
         if acquisition is not None:
@@ -619,6 +623,7 @@ class Engine:
         from axnb.engine import models as M
 
         assert self.tasks is not None
+        trials = list(trials) + self.extra_trials
         number = {name: i for i, name in enumerate(self.tasks)}
         task_of = {t.index: number.get(t.task or self.tasks[0], 0) for t in trials}
         cat_dims = {i: len(v) for i, v in sorted(self.encoder.cat_dims.items())}
