@@ -174,3 +174,30 @@ def test_related_campaigns_enter_as_extra_tasks(tmp_path):
     with pytest.warns(RuntimeWarning, match="left out of the model"):
         gone = axnb.load(exp.path)
     assert gone.summary()["related"][0]["used"] == 0
+
+
+def test_the_dashboard_picks_a_task(tmp_path):
+    exp = _experiment(tmp_path)
+    for k in range(9):
+        p = {"x": (k % 3) / 2, "y": (k // 3) / 2}
+        exp.attach(p, result=simulator(p), task="simulator")
+    for p in ({"x": 0.1, "y": 0.2}, {"x": 0.8, "y": 0.9}, {"x": 0.5, "y": 0.5}):
+        exp.attach(p, result=online(p))
+    dash = exp.dashboard()
+    try:
+        dash.refresh()
+        assert list(dash.task.options) == ["online", "simulator"]
+        assert dash.task.value == "online"
+        assert len(dash.figures["progress"].data[0].x) == 3
+        online_z = dash.figures["contour"].data[0].z
+        dash.task.value = "simulator"  # the contour, slice and progress tabs follow
+        dash.refresh()
+        assert len(dash.figures["progress"].data[0].x) == 9
+        import numpy as np
+
+        assert not np.array_equal(np.asarray(dash.figures["contour"].data[0].z, dtype=float),
+                                  np.asarray(online_z, dtype=float))
+        header = [h for h in dash.figures["trials"].data[0].header.values]
+        assert any("task" in h for h in header)
+    finally:
+        dash.close()

@@ -351,12 +351,18 @@ class DashboardCore:
         self.page_size = picker("rows", sizes, PAGE_SIZE, "axnb-page-size")
         self.page = counter()
         self._paging = False  # True while a refresh moves the page: no redraw
+        #: With tasks (``Experiment(tasks=...)``): the task the contour, slice and progress
+        #: tabs show (that task's trials over its view of the model; the same picker in the
+        #: three tabs). None without tasks.
+        self.task = picker("task", list(exp.tasks), exp.tasks[0], "axnb-task") \
+            if exp.tasks else None
+        on_task = [self.task] if self.task is not None else []
         if len(tunable) < 2:
             self.contour_x.disabled = self.contour_y.disabled = True
         self._controls: dict[str, list[Any]] = {
-            "contour": [self.contour_x, self.contour_y, self.contour_metric],
-            "slice": [self.slice_param, self.slice_metric],
-            "progress": [self.progress_metric],
+            "contour": [*on_task, self.contour_x, self.contour_y, self.contour_metric],
+            "slice": [*on_task, self.slice_param, self.slice_metric],
+            "progress": [*on_task, self.progress_metric],
             "trials": [self.sort_by, self.descending, self.page_size, self.page],
             "pareto": [],
             "arms": [self.arms_metric],
@@ -452,6 +458,7 @@ class DashboardCore:
             trials = self.experiment.trials
             signature = data_signature(trials)
             space = self._follow_space()
+            task = None if self.task is None else self.task.value
             errors: dict[str, str] = {}
             for part in parts:
                 if part == "pareto" and part not in self.figures:
@@ -463,21 +470,22 @@ class DashboardCore:
                         self._update_status(trials)
                     elif part == "contour":
                         key = (signature, space, self.contour_x.value, self.contour_y.value,
-                               self.contour_metric.value)  # fmt: skip
+                               self.contour_metric.value, task)  # fmt: skip
                         if force or self._drawn.get(part) != key:
                             self._show(part, self._contour(trials))
                             self._drawn[part] = key
                     elif part == "slice":
                         key = (signature, space, self.slice_param.value,
-                               self.slice_metric.value)
+                               self.slice_metric.value, task)
                         if force or self._drawn.get(part) != key:
                             self._show(part, self._slice(trials))
                             self._drawn[part] = key
                     elif part == "progress":
                         from axnb.analysis.progress import compute_progress, draw_progress
 
+                        view = self._view()
                         rec = compute_progress(
-                            self.experiment, self.progress_metric.value, trials=trials
+                            view, self.progress_metric.value, trials=self._of_view(view, trials)
                         )
                         self._show(part, draw_progress(rec))
                     elif part == "trials":
@@ -518,6 +526,18 @@ class DashboardCore:
                 f"{html.escape(self.last_error or '')}</span>"
             )
 
+    def _view(self) -> Any:
+        """The experiment as the model tabs show it: from the picked task (``self.task``)."""
+        from axnb.analysis.tasks import for_task
+
+        return for_task(self.experiment, None if self.task is None else self.task.value)
+
+    @staticmethod
+    def _of_view(view: Any, trials: list[Trial]) -> list[Trial]:
+        """``trials`` of the view's task (all of them without tasks)."""
+        mine = getattr(view, "_mine", None)
+        return mine(trials) if mine is not None else trials
+
     def _ui_key(self, name: str) -> str:
         """What the user's zoom on a figure belongs to: its pickers (new picks, new zoom)."""
         picks = [w.value for w in self._controls.get(name, []) if w is not self.descending]
@@ -530,13 +550,14 @@ class DashboardCore:
             )
         from axnb.analysis.contour import compute_contour, draw_contour
 
+        view = self._view()
         rec = compute_contour(
-            self.experiment,
+            view,
             self.contour_x.value,
             self.contour_y.value,
             self.contour_metric.value,
             grid=self.grid,
-            trials=trials,
+            trials=self._of_view(view, trials),
         )
         fig = draw_contour(rec)
         if rec.mean is None:  # no model yet: the axes show the parameters' bounds
@@ -548,12 +569,13 @@ class DashboardCore:
             return message_figure("The search space has no tunable parameter.", "slice")
         from axnb.analysis.slice import compute_slice, draw_slice
 
+        view = self._view()
         rec = compute_slice(
-            self.experiment,
+            view,
             self.slice_param.value,
             self.slice_metric.value,
             grid=max(self.grid, 60),
-            trials=trials,
+            trials=self._of_view(view, trials),
         )
         fig = draw_slice(rec)
         if rec.mean is None:  # no model yet: the x axis shows the parameter's bounds
@@ -567,7 +589,8 @@ class DashboardCore:
         reason = ["reason"] if any_reason(trials) else []
         excluded = ["excluded"] if any_excluded(trials) else []
         outside = ["outside"] if any_outside(trials) else []
-        return ["index", "status", *reason, *excluded, *outside, "source", *rounds,
+        task = ["task"] if exp.tasks else []
+        return ["index", "status", *reason, *excluded, *outside, "source", *task, *rounds,
                 *self._parameter_columns(trials), *exp.metrics]
 
     def _parameter_columns(self, trials: list[Trial]) -> list[str]:
@@ -607,6 +630,8 @@ class DashboardCore:
             if outside:
                 row["outside"] = t.outside
             row["source"] = t.source
+            if exp.tasks:
+                row["task"] = t.task or exp.tasks[0]
             if rounds:
                 row.update(batch=t.batch, weight=t.weight)
             row.update(t.parameters)
@@ -664,8 +689,9 @@ class DashboardCore:
         excluded = ["excluded"] if any_excluded(trials) else []
         outside = ["outside"] if any_outside(trials) else []
         params = self._parameter_columns(trials)
-        header = ["trial", "status", *reason, *excluded, *outside, "source", *rounds, *params,
-                  *exp.metrics]
+        task = ["task"] if exp.tasks else []
+        header = ["trial", "status", *reason, *excluded, *outside, "source", *task, *rounds,
+                  *params, *exp.metrics]
         columns: list[list[str]] = [[] for _ in header]
         for row in rows:
             values = [row["index"], row["status"]]
@@ -673,6 +699,7 @@ class DashboardCore:
             values += [row["excluded_text"] for _ in excluded]
             values += ["yes" if row["outside"] else "" for _ in outside]
             values += [row["source"]]
+            values += [row["task"] for _ in task]
             values += [_weight(row[c]) if c == "weight" else row[c] for c in rounds]
             values += [row.get(n) for n in params]
             for m in exp.metrics:
@@ -874,6 +901,9 @@ class Dashboard(Snapshot, FollowingBox, DashboardCore):
         for w in (self.slice_param, self.slice_metric):
             w.observe(self._on_picker("slice"), names="value")
         self.progress_metric.observe(self._on_picker("progress"), names="value")
+        if self.task is not None:
+            for tab in ("contour", "slice", "progress"):
+                self.task.observe(self._on_picker(tab), names="value")
         self.arms_metric.observe(self._on_picker("arms"), names="value")
         for w in (self.sort_by, self.descending, self.page_size, self.page):
             w.observe(self._on_picker("trials"), names="value")
