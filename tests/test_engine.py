@@ -461,6 +461,28 @@ def test_pareto_front_is_the_feasible_non_dominated_set():
     assert (best[1]["acc"][0], best[1]["lat"][0]) in got
 
 
+def test_thresholds_alone_do_not_start_the_feasibility_phase():
+    # Several objectives whose only outcome constraints are thresholds: qLogNEHVI from the
+    # first model-based trial, even while nothing observed is inside the thresholds (as Ax);
+    # a constraint on another metric still starts the feasibility-first phase.
+    space = SearchSpace([Range("x0", 0, 1), Range("x1", 0, 1)])
+    objectives = [Objective("f1", minimize=True), Objective("f2", minimize=True)]
+
+    def f(p):
+        return {"f1": p["x0"], "f2": 1 - p["x0"] ** 0.5 + 0.5 * p["x1"], "c": p["x1"]}
+
+    trials = [done(i, {"x0": v, "x1": 0.9}, f({"x0": v, "x1": 0.9}))
+              for i, v in enumerate([0.6, 0.7, 0.8])]
+    thresholds = [parse_outcome_constraint("f1 <= 0.5"), parse_outcome_constraint("f2 <= 0.5")]
+    eng = Engine(space, objectives, thresholds, seed=0, initial_trials=3)
+    assert eng.suggest(trials)[0].source == "model"
+    assert eng.last_acquisition == "qLogNEHVI"
+    eng = Engine(space, objectives, [*thresholds, parse_outcome_constraint("c <= 0.5")],
+                 seed=0, initial_trials=3)
+    eng.suggest(trials)
+    assert eng.last_acquisition == "feasibility"
+
+
 def test_multi_objective_suggestions_use_nehvi_with_thresholds():
     space = SearchSpace([Range("x0", 0, 1), Range("x1", 0, 1)])
     objectives = [Objective("f1", minimize=True), Objective("f2", minimize=True)]

@@ -6,7 +6,8 @@
 ``values`` are the engine's acquisition at each row with the running trials pending: the log
 of the (noisy, constrained) expected improvement for one objective (``kind`` "qLogNEI"), of the
 expected hypervolume improvement for several ("qLogNEHVI"), or the log probability of
-feasibility while nothing observed is feasible ("feasibility"). For a warped objective
+feasibility while nothing observed satisfies the outcome constraints ("feasibility"; the
+thresholds of several objectives do not count, see ``acquisition``). For a warped objective
 (``models`` module doc) the improvement is measured in warped units, which is what the
 optimizer maximizes. ``model_phase`` is False while the engine still places its initial
 space-filling trials (the values are then what the model would use once it takes over).

@@ -48,7 +48,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from axnb.engine import subset
-from axnb.engine.acquisition import Problem, observed_feasible
+from axnb.engine.acquisition import Problem, constraints_met
 from axnb.engine.context import derive_seed, quiet, seeded, single_thread
 from axnb.engine.encoding import CONTINUOUS, Encoder
 from axnb.engine.initial import space_filling
@@ -517,7 +517,7 @@ class Engine:
         if not fitted.data[problem.objectives[0].metric].n:
             raise ModelFitError("no completed trial of this task reports the objective")
         ok = usable(problem, mine)
-        any_feasible = any(observed_feasible(problem, t.result) for t in ok)  # type: ignore
+        feasible = constraints_met(problem, [t.result for t in ok])  # type: ignore[misc]
         baseline = np.unique(fitted.data[problem.objectives[0].metric].X, axis=0)
         pending = self._encode_valid([t.parameters for t in mine if t.status == "running"])
         plugin = self.acquisition_plugin
@@ -528,7 +528,7 @@ class Engine:
             acqf, kind = plugin.build(fitted, problem, pending, ref, mc_seed), plugin.cls.__name__
         else:
             acqf, kind = build_acquisition(
-                fitted, problem, baseline, pending, any_feasible, mc_seed)
+                fitted, problem, baseline, pending, feasible, mc_seed)
         self.last_acquisition = kind
         return acqf, kind, pending
 
