@@ -50,6 +50,11 @@ ENUMERATE_LIMIT = 4096
 #: time: bench ``branin_lc`` (6 seeds) 2.2 -> 0.57 s per suggestion with these starts, median
 #: regret 3.4e-6 -> 8.3e-6 (Ax: 2.6e-4).
 SLSQP_BATCH = 1
+#: Linear inequalities (no equality) are optimized by ``AcquisitionOptimizer._mapped``
+#: (batched L-BFGS-B through a map onto the polytope) instead of SLSQP per start; the best
+#: result is polished by SLSQP with at most ``POLISH_MAXITER`` iterations (0: no polish).
+LINEAR_INEQUALITY_MAP = True
+POLISH_MAXITER = 50
 #: Raw samples evaluated per acquisition call when picking start points. BoTorch defaults to
 #: ``batch_limit`` (the restarts): 32 calls for 256 raw samples. One call gives the same
 #: suggestions; 6-D, 30 observations: 0.21 -> 0.18 s per suggestion.
@@ -293,6 +298,10 @@ class AcquisitionOptimizer:
         from botorch.optim import optimize_acqf
 
         ineq, eq = self._constraints()
+        if ineq and not eq and LINEAR_INEQUALITY_MAP:
+            out = self._mapped(acqf, pins)
+            if out is not None:
+                return out
         s = self.settings
         starts: dict[str, Any] = {"num_restarts": s.num_restarts, "raw_samples": s.raw_samples}
         batch = s.num_restarts
@@ -312,6 +321,84 @@ class AcquisitionOptimizer:
         )
         order = vals.reshape(-1).argsort(descending=True)
         return [X[i].reshape(-1).detach().numpy().copy() for i in order.tolist()]
+
+    def _mapped(self, acqf: Any, pins: dict[int, float]) -> list[np.ndarray] | None:
+        """Linear inequalities without SLSQP: batched L-BFGS-B (all starts in one parallel
+        problem, as without constraints) over the box on ``acqf(P(x))``, where ``P`` projects
+        ``x`` onto each violated half-space in turn, clips to the box and shrinks what is
+        still outside radially towards the polytope's Chebyshev centre ``c``:
+        ``P(x) = c + min(1, t*) (x - c)``. ``P`` is continuous, the identity on the polytope
+        and maps the box onto it, so a maximizer of ``acqf o P`` maps to one of ``acqf`` on
+        the polytope; the projection step keeps the gradient along a boundary the search
+        presses against. The best candidate is then polished by one SLSQP run. Same
+        feasible starts as the SLSQP path. None when the polytope has no interior.
+        ``branin_lc`` (10 seeds): 0.51 -> 0.14 s per model suggestion, median regret
+        1.55e-5 -> 1.6e-5."""
+        import torch
+        from botorch.acquisition import AcquisitionFunction
+        from botorch.optim import optimize_acqf
+
+        from axnb.engine.polytope import chebyshev_center
+
+        uc = self.repairer.uc
+        centre = chebyshev_center(uc, pins)
+        if centre is None:
+            return None
+        A = torch.tensor(uc.A_ub, dtype=torch.float64)  # rows of unit norm
+        b = torch.tensor(uc.b_ub, dtype=torch.float64)
+        c = torch.tensor(centre, dtype=torch.float64)
+        slack = b - A @ c
+        pin_cols = sorted(pins)
+        pin_vals = torch.tensor([pins[j] for j in pin_cols], dtype=torch.float64)
+
+        def P(X: Any) -> Any:
+            for i in range(A.shape[0]):
+                X = X - (X @ A[i] - b[i]).clamp_min(0.0).unsqueeze(-1) * A[i]
+            X = X.clamp(0.0, 1.0)
+            if pin_cols:
+                X = X.clone()
+                X[..., pin_cols] = pin_vals
+            v = X - c
+            av = v @ A.T
+            pos = av > 0
+            t = torch.where(pos, slack / torch.where(pos, av, torch.ones_like(av)),
+                            torch.full_like(av, float("inf")))
+            return c + t.amin(dim=-1, keepdim=True).clamp(max=1.0) * v
+
+        class Mapped(AcquisitionFunction):
+            def __init__(self) -> None:
+                super().__init__(model=acqf.model)
+
+            def forward(self, X: Any) -> Any:
+                return acqf(P(X))
+
+        s = self.settings
+        X0 = self._feasible_starts(acqf, pins)
+        options: dict[str, Any] = {"maxiter": s.maxiter, "batch_limit": len(X0),
+                                   "init_batch_limit": INIT_BATCH_LIMIT}
+        if ACQ_FTOL is not None:
+            options.update(ftol=ACQ_FTOL, factr=None)
+        X, vals = optimize_acqf(
+            Mapped(), bounds=self._bounds(), q=1, fixed_features=pins or None,
+            return_best_only=False, options=options, batch_initial_conditions=X0,
+            num_restarts=len(X0),
+        )
+        with torch.no_grad():
+            X = P(X)
+        order = vals.reshape(-1).argsort(descending=True).tolist()
+        out = [X[i].reshape(-1).detach().numpy().copy() for i in order]
+        if POLISH_MAXITER:
+            ineq, _ = self._constraints()
+            Xp, vp = optimize_acqf(
+                acqf, bounds=self._bounds(), q=1, inequality_constraints=ineq,
+                fixed_features=pins or None, options={"maxiter": POLISH_MAXITER,
+                                                      "batch_limit": 1},
+                batch_initial_conditions=torch.tensor(out[0]).reshape(1, 1, -1),
+                num_restarts=1, retry_on_optimization_warning=False,
+            )
+            if float(vp.reshape(-1)[0]) > float(vals.max()):
+                out.insert(0, Xp.reshape(-1).detach().numpy().copy())
+        return out
 
     def _feasible_starts(self, acqf: Any, pins: dict[int, float]) -> Any:
         """``num_restarts`` start points for SLSQP under linear constraints, drawn from

@@ -138,6 +138,35 @@ def is_feasible_lp(uc: UnitConstraints) -> bool:
     return res.status == 0
 
 
+def chebyshev_center(uc: UnitConstraints, pins: dict[int, float]) -> np.ndarray | None:
+    """Centre of the largest ball inside ``{u in [0,1]^d: A_ub u <= b_ub}`` with ``pins``
+    applied (a full row), or None when the polytope has no interior (then it is flat: an
+    equality in disguise) or the LP fails."""
+    from scipy.optimize import linprog
+
+    d = uc.A_ub.shape[1]
+    red, free = uc.reduce(pins)
+    A, b, k = red.A_ub, red.b_ub, len(free)
+    rows = [np.append(A[i], np.linalg.norm(A[i])) for i in range(len(b))]
+    rhs = list(b)
+    for j in range(k):  # r <= u_j <= 1 - r
+        lo, hi = np.zeros(k + 1), np.zeros(k + 1)
+        lo[j], lo[k], hi[j], hi[k] = -1.0, 1.0, 1.0, 1.0
+        rows += [lo, hi]
+        rhs += [0.0, 1.0]
+    cost = np.zeros(k + 1)
+    cost[k] = -1.0
+    res = linprog(cost, A_ub=np.array(rows), b_ub=np.array(rhs),
+                  bounds=[(0.0, 1.0)] * k + [(0.0, None)], method="highs")
+    if res.status != 0 or not res.x[k] > 1e-9:
+        return None
+    out = np.zeros(d)
+    for j, v in pins.items():
+        out[j] = v
+    out[free] = res.x[:k]
+    return out
+
+
 class Repairer:
     """Makes encoded rows valid: allowed discrete values and every raw linear constraint;
     checks the Python predicates too (``ok``), which no projection can repair.
