@@ -164,8 +164,8 @@ def _from_path(path: str, kind: str, supplied: type | None) -> type:
 
 
 @dataclass
-class ModelPlugin:
-    """A custom model class, its options, and how to build and fit it."""
+class Plugin:
+    """A custom class and its options (the keyword arguments the experiment file records)."""
 
     cls: type
     options: dict[str, Any] = field(default_factory=dict)
@@ -176,6 +176,11 @@ class ModelPlugin:
     @property
     def path(self) -> str:
         return self.recorded or import_path(self.cls)
+
+
+@dataclass
+class ModelPlugin(Plugin):
+    """A custom model class, its options, and how to build and fit it."""
 
     @property
     def fully_bayesian(self) -> bool:
@@ -280,18 +285,8 @@ def _parameters(func: Any) -> Mapping[str, inspect.Parameter]:
 
 
 @dataclass
-class AcquisitionPlugin:
+class AcquisitionPlugin(Plugin):
     """A custom acquisition class and its options."""
-
-    cls: type
-    options: dict[str, Any] = field(default_factory=dict)
-    #: The import path the experiment file records when it differs from the class's own
-    #: (a class supplied at reload for a path that cannot be imported, e.g. ``__main__``).
-    recorded: str | None = None
-
-    @property
-    def path(self) -> str:
-        return self.recorded or import_path(self.cls)
 
     @property
     def analytic(self) -> bool:
