@@ -581,15 +581,9 @@ class Engine:
             return self._multitask(trials, metrics, strict, task or 0)
 
         cat_dims = {i: len(v) for i, v in sorted(self.encoder.cat_dims.items())}
-        models, lazy, acq, warps, data = {}, {}, {}, {}, {}
-        collected = {m: M.collect(self.encoder, trials, m) for m in metrics}
-        keep = self._subset(trials, collected)
-        for m in metrics:
-            d = collected[m] if keep is None else subset.restrict(collected[m], keep)
-            if d.n == 0:
-                continue
-            check_scale(d)
-            data[m] = d
+        models, lazy, acq, warps = {}, {}, {}, {}
+        data = self._training_data(trials, metrics)
+        for m, d in data.items():
             warp = self._warp(m, d)
             dw = M.warped(d, warp) if warp is not None else None
             if dw is None:
@@ -627,14 +621,8 @@ class Engine:
         number = {name: i for i, name in enumerate(self.tasks)}
         task_of = {t.index: number.get(t.task or self.tasks[0], 0) for t in trials}
         cat_dims = {i: len(v) for i, v in sorted(self.encoder.cat_dims.items())}
-        collected = {m: M.collect(self.encoder, trials, m) for m in metrics}
-        keep = self._subset(trials, collected)
         models, data = {}, {}
-        for m in metrics:
-            d = collected[m] if keep is None else subset.restrict(collected[m], keep)
-            if d.n == 0:
-                continue
-            check_scale(d)
+        for m, d in self._training_data(trials, metrics).items():
             both = M.with_tasks(d, task_of, len(self.tasks))
             base = self.cache.get_or_fit(both, cat_dims, self.seed, self.warm_start)
             models[m] = M.task_view(base, task)
@@ -655,6 +643,21 @@ class Engine:
             corr = M.task_correlation(fitted.models[m])
             if corr is not None:
                 out[m] = corr
+        return out
+
+    def _training_data(self, trials: Sequence[Trial], metrics: Sequence[str]) -> dict[str, Any]:
+        """metric -> its ``MetricData`` (the ``subset`` of a large experiment; metrics without
+        data left out); ``ScaleError`` for results too large to model."""
+        from axnb.engine import models as M
+
+        collected = {m: M.collect(self.encoder, trials, m) for m in metrics}
+        keep = self._subset(trials, collected)
+        out = {}
+        for m in metrics:
+            d = collected[m] if keep is None else subset.restrict(collected[m], keep)
+            if d.n:
+                check_scale(d)
+                out[m] = d
         return out
 
     def _subset(self, trials: Sequence[Trial], collected: Mapping[str, Any]) -> set[int] | None:
