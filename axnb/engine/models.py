@@ -129,9 +129,8 @@ def collect(encoder: Encoder, trials: Sequence[Trial], metric: str) -> MetricDat
     for t in trials:
         if not t.is_data or not t.result or metric not in t.result:
             continue
-        try:
-            row = encoder.encode(t.parameters)
-        except (KeyError, ValueError):
+        row = encoder.encode_known(t.parameters)
+        if row is None:
             continue  # parameters not valid in this space (should not happen)
         mean, sem = t.result[metric]
         rows.append(row)
