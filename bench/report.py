@@ -37,9 +37,12 @@ REFERENCES = ("ax", "gp")
 #: Sections of RESULTS.md that other commands write (``python -m bench.bandit --write``,
 #: ``python -m bench.hierarchical --write``): a
 #: regeneration keeps each, from its heading to the next ``## `` heading, at the end.
-KEPT_SECTIONS = ("## Bandits: A/B rounds (python -m bench.bandit)",
+KEPT_SECTIONS = ("## Speed against Optuna's GPSampler (issue 17; hand-written)",
+                 "## Bandits: A/B rounds (python -m bench.bandit)",
                  "## Hierarchical parameters",  # python -m bench.hierarchical --write
-                 "## Python predicate constraints (python -m bench.predicates)")  # by hand
+                 "## Python predicate constraints (python -m bench.predicates)",  # by hand
+                 "## At scale: long runs (python -m bench.scale)",
+                 "## Combined experiments: online and offline (python -m bench.multitask)")
 
 
 def kept_sections(old: str, headings: Sequence[str] = KEPT_SECTIONS) -> list[str]:
