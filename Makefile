@@ -42,7 +42,7 @@ PYTEST_ARGS ?=
 NOTEBOOK    ?= notebooks/quickstart.ipynb
 
 .DEFAULT_GOAL := help
-.PHONY: help demo test test-fast test-saas test-lowest lab lint format bench bench-quick clean venv
+.PHONY: help demo test test-fast test-saas test-lowest lab lint format bench bench-quick bench-scale clean venv
 
 help:
 	@sed -n '3,11p' Makefile | sed 's/^# *//'
@@ -122,6 +122,10 @@ bench: $(VENV)/.stamp-bench
 
 bench-quick: $(VENV)/.stamp-bench
 	$(PY) -m bench.run --quick
+
+# The long runs at scale (issue 20): 500 trials x 3 seeds x 3 methods; over an hour on 2 cores.
+bench-scale: $(VENV)/.stamp-bench
+	$(PY) -m bench.scale --out bench/out/scale --write
 
 clean:
 	rm -rf $(VENV) $(LOWEST) $(SAAS) build dist *.egg-info .pytest_cache .ruff_cache .hypothesis dask-worker-space

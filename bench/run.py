@@ -13,9 +13,12 @@ is saved as JSON under ``<out>/runs/<problem>/<method>/seed<k>.json``; then the 
 ``--quick``) is written from the runs of this invocation, and the micro-benchmarks run in a
 fresh one-thread subprocess. Then the bandit benchmark (``python -m bench.bandit``: 50 seeds,
 ``--quick`` 5) and the hierarchical benchmark (``python -m bench.hierarchical``: 10 seeds x 40
-trials, ``--quick`` 2 x 20) run in subprocesses and write their sections of the report, which a
-regeneration of the report keeps (``bench.report.KEPT_SECTIONS``); their hand-written analyses
-are kept too.
+trials, ``--quick`` 2 x 20) and the combined-experiments benchmark (``python -m
+bench.multitask``: 10 seeds, ``--quick`` 2; about 16 minutes on 2 cores) run in subprocesses and
+write their sections of the report, which a regeneration of the report keeps
+(``bench.report.KEPT_SECTIONS``); their hand-written analyses are kept too. The long runs at
+scale (``python -m bench.scale``, ``make bench-scale``: 500 trials x 3 seeds x 3 methods, over
+an hour) are not part of ``bench.run``.
 """
 
 from __future__ import annotations
@@ -137,6 +140,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
                     help="skip the bandit benchmark (python -m bench.bandit)")
     ap.add_argument("--no-hierarchical", action="store_true",
                     help="skip the hierarchical benchmark (python -m bench.hierarchical)")
+    ap.add_argument("--no-multitask", action="store_true",
+                    help="skip the combined-experiments benchmark (python -m bench.multitask)")
     ap.add_argument("--set", action="append", default=[], metavar="MODULE.NAME=VALUE",
                     help="override an engine constant in the workers, for tuning experiments "
                          "(repeatable; recorded in the report's command line)")
@@ -181,6 +186,7 @@ def main(argv: list[str] | None = None) -> int:
     micro_path = out / ("micro-quick.json" if args.quick else "micro.json")
     bandit_path = out / ("bandit-quick.json" if args.quick else "bandit.json")
     hierarchical_path = out / ("hierarchical-quick.json" if args.quick else "hierarchical.json")
+    multitask_path = out / ("multitask-quick.json" if args.quick else "multitask.json")
     if args.report_only:
         meta = json.loads(meta_path.read_text())
         results = []
@@ -205,6 +211,11 @@ def main(argv: list[str] | None = None) -> int:
 
             hierarchical.write_section(
                 args.results, hierarchical.render(json.loads(hierarchical_path.read_text())))
+        if multitask_path.exists() and not args.no_multitask:
+            from bench import multitask
+
+            multitask.write_section(
+                args.results, multitask.render(json.loads(multitask_path.read_text())))
         print(f"bench: report {args.results}, figures {args.figures}")
         return 0
 
@@ -265,6 +276,8 @@ def main(argv: list[str] | None = None) -> int:
         run_section("bandit", args.quick, bandit_path, Path(args.results))
     if not args.no_hierarchical:
         run_section("hierarchical", args.quick, hierarchical_path, Path(args.results))
+    if not args.no_multitask:
+        run_section("multitask", args.quick, multitask_path, Path(args.results))
     print(f"bench: runs {runs_wall / 60:.1f} min, total "
           f"{(time.perf_counter() - t0) / 60:.1f} min; report {args.results}, figures "
           f"{args.figures}", flush=True)
@@ -272,7 +285,7 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def run_section(module: str, quick: bool, json_path: Path, results: Path) -> bool:
-    """``python -m bench.<module>`` (bandit, hierarchical) in a subprocess; it writes its
+    """``python -m bench.<module>`` (bandit, hierarchical, multitask) in a subprocess; it writes its
     section of ``results``."""
     print(f"bench: {module} benchmark (python -m bench.{module}) ...", flush=True)
     cmd = [sys.executable, "-m", f"bench.{module}", "--json", str(json_path), "--write",
