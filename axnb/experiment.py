@@ -562,9 +562,10 @@ class Experiment:
 
     # ----------------------------------------------------------------- results
     def to_dataframe(self, full: bool = False) -> pd.DataFrame:
-        """One row per trial: index, status, source (then ``excluded`` once a trial has been
-        excluded or corrected, ``outside`` once the space has been changed, and ``batch``
-        and ``weight`` in an experiment with bandit rounds), parameters (then those removed
+        """One row per trial: index, status, source (then ``task`` with tasks, ``excluded``
+        once a trial has been excluded or corrected, ``outside`` once the space has been
+        changed, and ``batch`` and ``weight`` in an experiment with bandit rounds),
+        parameters (then those removed
         by ``change_parameters``), ``<metric>`` (mean) and ``<metric>_sem`` for each metric,
         times (UTC) and the reason a trial failed or was abandoned.
 
@@ -586,7 +587,7 @@ class Experiment:
                     metrics.append(m)
         for t in self.trials:
             row: dict[str, Any] = {"index": t.index, "status": t.status, "source": t.source,
-                                   "batch": t.batch, "weight": t.weight,
+                                   "batch": t.batch, "weight": t.weight, "task": t.task,
                                    "excluded": t.excluded, "outside": t.outside}
             row.update(t.parameters)
             for m in metrics:
@@ -596,6 +597,8 @@ class Experiment:
             row.update(created_at=t.created_at, completed_at=t.completed_at, reason=t.reason)
             rows.append(row)
         columns = ["index", "status", "source"]
+        if self.tasks:
+            columns += ["task"]
         if any(t.excluded or t.history for t in self._trials):
             columns += ["excluded"]
         if self._revisions:

@@ -35,6 +35,11 @@ def test_trials_carry_their_task_and_the_target_is_the_default(tmp_path):
     assert exp.suggest().task == "online"
     a = exp.attach({"x": 0.5, "y": 0.5}, result=0.3, task="simulator")
     assert a.task == "simulator" and exp.attach({"x": 0.1, "y": 0.1}).task == "online"
+    frame = exp.to_dataframe()
+    assert list(frame.columns[:4]) == ["index", "status", "source", "task"]
+    assert list(frame["task"]) == ["simulator", "online", "simulator", "online"]
+    assert "task" not in axnb.Experiment("plain2", PARAMS, objective="r",
+                                         path=tmp_path).to_dataframe().columns
     assert [b.task for b in exp.suggest(n=2, task="simulator")] == ["simulator"] * 2
     with pytest.raises(ValueError, match="Unknown task 'real'.*'online'"):
         exp.suggest(task="real")
