@@ -206,3 +206,24 @@ def test_the_dashboard_picks_a_task(tmp_path):
         assert any("task" in h for h in header)
     finally:
         dash.close()
+
+
+def test_each_task_has_its_own_noise(tmp_path):
+    import numpy as np
+
+    exp = _experiment(tmp_path)
+    rng = np.random.default_rng(0)
+    for k in range(16):
+        p = {"x": (k % 4) / 3, "y": (k // 4) / 3}
+        exp.attach(p, result=simulator(p) + float(rng.normal(0, 0.05)), task="simulator")
+    for p in ({"x": 0.1, "y": 0.2}, {"x": 0.8, "y": 0.9}, {"x": 0.5, "y": 0.5},
+              {"x": 0.3, "y": 0.6}, {"x": 0.6, "y": 0.3}):
+        exp.attach(p, result=online(p))
+    online_view = exp.engine.fit(exp.trials)
+    sim_view = exp.engine.fit(exp.trials, task="simulator")
+    noise = online_view.models["r"].likelihood.noise.detach().reshape(-1)
+    if noise.numel() < 2:
+        pytest.skip("this BoTorch's MultiTaskGP has one noise for all tasks")
+    assert online_view.noise_fraction("r") == pytest.approx(float(noise[0]))
+    assert sim_view.noise_fraction("r") == pytest.approx(float(noise[1]))
+    assert sim_view.noise_fraction("r") > online_view.noise_fraction("r")

@@ -409,6 +409,9 @@ class FittedModel:
             noise = model.likelihood.noise.detach()
         except AttributeError:  # a custom model without a Gaussian likelihood: say noisy
             return 1.0
+        task = getattr(model, "task", None)
+        if task is not None and noise.numel() > 1:  # a multi-task GP has one noise per task
+            noise = noise.reshape(-1)[task]
         return float(noise.mean())
 
 
