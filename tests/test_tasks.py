@@ -67,7 +67,7 @@ def test_one_model_learns_from_the_simulator(tmp_path):
     assert [t.source for t in exp.trials if t.task == "simulator"][-1] == "model"
     assert [t.source for t in exp.trials if t.task == "online"][-2:] == ["model", "model"]
     fitted = exp.engine.fit(exp.trials)
-    assert type(fitted.models["r"].base).__name__ == "MultiTaskGP"
+    assert type(fitted.bases["r"]).__name__ == "MultiTaskGP"
     assert fitted.data["r"].n == 5  # the target's data; the model has all 15
     corr = exp.summary()["task_correlation"]["r"]
     assert corr["online"]["online"] == 1.0 and corr["online"]["simulator"] > 0.5
@@ -227,3 +227,28 @@ def test_each_task_has_its_own_noise(tmp_path):
     assert online_view.noise_fraction("r") == pytest.approx(float(noise[0]))
     assert sim_view.noise_fraction("r") == pytest.approx(float(noise[1]))
     assert sim_view.noise_fraction("r") > online_view.noise_fraction("r")
+
+
+def test_task_selection_picks_the_own_gp_for_an_unrelated_task(tmp_path, monkeypatch):
+    import math
+
+    from axnb.engine import strategy
+
+    monkeypatch.setattr(strategy, "TASK_SELECTION", True)  # off by default (see its doc)
+
+    def unrelated(p: dict) -> float:
+        return math.sin(9 * p["x"]) * math.cos(7 * p["y"])
+
+    picks = {}
+    for name, other in (("related", simulator), ("unrelated", unrelated)):
+        exp = axnb.Experiment(name, PARAMS, objective="r", tasks=["online", "offline"], seed=0,
+                              path=tmp_path)
+        for k in range(16):
+            p = {"x": (k % 4) / 3, "y": (k // 4) / 3}
+            exp.attach(p, result=other(p), task="offline")
+        for p in ({"x": 0.1, "y": 0.2}, {"x": 0.8, "y": 0.9}, {"x": 0.5, "y": 0.5},
+                  {"x": 0.3, "y": 0.6}, {"x": 0.6, "y": 0.3}, {"x": 0.2, "y": 0.8}):
+            exp.attach(p, result=online(p))
+        model = exp.engine.fit(exp.trials).models["r"]
+        picks[name] = "multi-task view" if hasattr(model, "base") else "own GP"
+    assert picks == {"related": "multi-task view", "unrelated": "own GP"}

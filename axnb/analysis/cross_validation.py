@@ -23,7 +23,7 @@ predicted`` with ``error_y = 2 * predicted_sd`` (and ``error_x = 2 * observed_se
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -38,6 +38,7 @@ from axnb.analysis._common import (
     observed,
     resolve_metric,
 )
+from axnb.engine.models import loo
 
 if TYPE_CHECKING:
     import plotly.graph_objects as go
@@ -68,57 +69,6 @@ class CrossValidationRecord:
     rmse: float
     coverage: float
     note: str | None
-
-
-def loo(model: Any) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Closed-form LOO ``(mean, sd of f, sd of y)`` of a fitted single-output BoTorch GP in
-    original units (see module doc). A batched model (a fully Bayesian GP: one GP per MCMC
-    sample) gives the moments of the mixture of its samples' LOO predictions. A task's view
-    of a multi-task GP (``models.task_view``) gives the LOO predictions of that task's points
-    by the model of every task's data."""
-    import torch
-
-    base = getattr(model, "base", None)
-    if base is not None:
-        mask = (base.train_inputs[0][..., -1] == model.task).numpy().reshape(-1)
-        return tuple(a[mask] for a in loo(base))  # type: ignore[return-value]
-    with torch.no_grad():
-        X = model.train_inputs[0]
-        prior = model.forward(X)
-        m = prior.mean
-        Kf = prior.covariance_matrix
-        K = model.likelihood(prior, X).covariance_matrix
-        y = model.train_targets.reshape(-1).expand(m.shape)
-        n = K.shape[-1]
-        jitter = 1e-10 * K.diagonal(dim1=-2, dim2=-1).mean()
-        eye = torch.eye(n, dtype=K.dtype)
-        for _ in range(6):
-            L, info = torch.linalg.cholesky_ex(K + jitter * eye)
-            if int(info.max()) == 0:
-                break
-            jitter *= 10
-        Kinv = torch.cholesky_inverse(L)
-        d = Kinv.diagonal(dim1=-2, dim2=-1)
-        alpha = (Kinv @ (y - m).unsqueeze(-1)).squeeze(-1)
-        mean = y - alpha / d
-        var_y = 1.0 / d
-        noise = (K.diagonal(dim1=-2, dim2=-1) - Kf.diagonal(dim1=-2, dim2=-1)).clamp_min(0.0)
-        var_f = (var_y - noise).clamp_min(0.0)
-        mean, var_f, var_y = (t.reshape(-1, n) for t in (mean, var_f, var_y))
-        mix = mean.mean(0)  # one row unless batched: then the mixture's moments
-        spread = (mean**2).mean(0) - mix**2
-        var_f = var_f.mean(0) + spread.clamp_min(0.0)
-        var_y = var_y.mean(0) + spread.clamp_min(0.0)
-        scale, shift = 1.0, 0.0
-        tf = getattr(model, "outcome_transform", None)
-        if tf is not None and hasattr(tf, "stdvs"):
-            scale = float(tf.stdvs.reshape(-1)[0])
-            shift = float(tf.means.reshape(-1)[0])
-        return (
-            (mix * scale + shift).numpy().copy(),
-            (var_f.sqrt() * scale).numpy().copy(),
-            (var_y.sqrt() * scale).numpy().copy(),
-        )
 
 
 def compute_cross_validation(

@@ -354,6 +354,9 @@ class FittedModel:
     acq_models: Mapping[str, Any] = field(default_factory=dict)
     #: metric -> outcome warp of its acquisition model ("yj", ...); absent = none.
     warps: dict[str, str] = field(default_factory=dict)
+    #: With tasks: metric -> the multi-task GP (``models`` holds a task's view of it, or
+    #: that task's own GP, see ``Engine._task_model``).
+    bases: Mapping[str, Any] = field(default_factory=dict)
 
     @property
     def d(self) -> int:
@@ -486,6 +489,66 @@ def task_correlation(model: Any) -> np.ndarray | None:
             sd = np.sqrt(np.clip(np.diag(C), 1e-300, None))
             return C / np.outer(sd, sd)
     return None
+
+
+def loo(model: Any) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Closed-form LOO ``(mean, sd of f, sd of y)`` of a fitted single-output BoTorch GP in
+    original units (see module doc). A batched model (a fully Bayesian GP: one GP per MCMC
+    sample) gives the moments of the mixture of its samples' LOO predictions. A task's view
+    of a multi-task GP (``models.task_view``) gives the LOO predictions of that task's points
+    by the model of every task's data."""
+    import torch
+
+    base = getattr(model, "base", None)
+    if base is not None:
+        mask = (base.train_inputs[0][..., -1] == model.task).numpy().reshape(-1)
+        return tuple(a[mask] for a in loo(base))  # type: ignore[return-value]
+    with torch.no_grad():
+        X = model.train_inputs[0]
+        prior = model.forward(X)
+        m = prior.mean
+        Kf = prior.covariance_matrix
+        K = model.likelihood(prior, X).covariance_matrix
+        y = model.train_targets.reshape(-1).expand(m.shape)
+        n = K.shape[-1]
+        jitter = 1e-10 * K.diagonal(dim1=-2, dim2=-1).mean()
+        eye = torch.eye(n, dtype=K.dtype)
+        for _ in range(6):
+            L, info = torch.linalg.cholesky_ex(K + jitter * eye)
+            if int(info.max()) == 0:
+                break
+            jitter *= 10
+        Kinv = torch.cholesky_inverse(L)
+        d = Kinv.diagonal(dim1=-2, dim2=-1)
+        alpha = (Kinv @ (y - m).unsqueeze(-1)).squeeze(-1)
+        mean = y - alpha / d
+        var_y = 1.0 / d
+        noise = (K.diagonal(dim1=-2, dim2=-1) - Kf.diagonal(dim1=-2, dim2=-1)).clamp_min(0.0)
+        var_f = (var_y - noise).clamp_min(0.0)
+        mean, var_f, var_y = (t.reshape(-1, n) for t in (mean, var_f, var_y))
+        mix = mean.mean(0)  # one row unless batched: then the mixture's moments
+        spread = (mean**2).mean(0) - mix**2
+        var_f = var_f.mean(0) + spread.clamp_min(0.0)
+        var_y = var_y.mean(0) + spread.clamp_min(0.0)
+        scale, shift = 1.0, 0.0
+        tf = getattr(model, "outcome_transform", None)
+        if tf is not None and hasattr(tf, "stdvs"):
+            scale = float(tf.stdvs.reshape(-1)[0])
+            shift = float(tf.means.reshape(-1)[0])
+        return (
+            (mix * scale + shift).numpy().copy(),
+            (var_f.sqrt() * scale).numpy().copy(),
+            (var_y.sqrt() * scale).numpy().copy(),
+        )
+
+
+def loo_log_density(model: Any, y: np.ndarray) -> float:
+    """Sum of the leave-one-out log predictive densities of the observations ``y`` (original
+    units, in the model's training order for its own task) under ``model`` (``loo``)."""
+    mean, _, sd_y = loo(model)
+    sd = np.maximum(np.asarray(sd_y, dtype=np.float64), 1e-12)
+    z = (np.asarray(y, dtype=np.float64) - mean) / sd
+    return float(np.sum(-0.5 * z**2 - np.log(sd) - 0.5 * np.log(2 * np.pi)))
 
 
 def predict_moments(model: Any, X: Any) -> tuple[Any, Any]:

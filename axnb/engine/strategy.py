@@ -74,6 +74,16 @@ CENTER_FIRST = True
 #: suggestions with sems measured failing at 1e150). Suggestions then fall back with a
 #: warning naming the metric, ``predict`` raises, ``best`` uses the observed values.
 MAX_MODEL_SCALE = 1e100
+#: With tasks, ``True`` makes a task's model the GP of that task's own results instead of the
+#: multi-task GP's view when the former has the higher leave-one-out log predictive density
+#: on them (``_task_model``; from ``TASK_SELECTION_MIN`` results of the task). Off: measured
+#: on ``bench.multitask`` (first 4 paired seeds, 2026-12-01) it cut the unrelated-offline
+#: regret (0.78 / 0.96 / 0.65 / 0.60 against 1.16 / 2.78 / 0.49 / 2.55) but lost most of the
+#: related-offline gain (0.89 / 0.96 / 0.26 / 0.60 against 0.55 / 0.54 / 0.23 / 0.42;
+#: online-only 0.43 / 1.60 / 0.57 / 2.13): with 5-20 target results the target's own GP
+#: wins the comparison too often. A margin, or a criterion over both tasks, is the next try.
+TASK_SELECTION = False
+TASK_SELECTION_MIN = 4
 #: A space whose free columns are all discrete is enumerated up to this many points, so no
 #: suggestion repeats a tried point before every point is tried, and exhaustion is announced.
 MAX_ENUMERATED = 4096
@@ -621,17 +631,36 @@ class Engine:
         number = {name: i for i, name in enumerate(self.tasks)}
         task_of = {t.index: number.get(t.task or self.tasks[0], 0) for t in trials}
         cat_dims = {i: len(v) for i, v in sorted(self.encoder.cat_dims.items())}
-        models, data = {}, {}
+        models, data, bases = {}, {}, {}
         for m, d in self._training_data(trials, metrics).items():
             both = M.with_tasks(d, task_of, len(self.tasks))
             base = self.cache.get_or_fit(both, cat_dims, self.seed, self.warm_start)
-            models[m] = M.task_view(base, task)
+            bases[m] = base
             data[m] = M.of_task(both, task)
+            models[m] = self._task_model(base, task, data[m], cat_dims)
         if not data:
             if strict:
                 raise ModelFitError("no completed trial reports the objective")
             return None
-        return FittedModel(self.encoder, list(data), models, data)
+        return FittedModel(self.encoder, list(data), models, data, bases=bases)
+
+    def _task_model(self, base: Any, task: int, own: Any, cat_dims: dict[int, int]) -> Any:
+        """The model of one task: the multi-task GP's view of it, or the GP of that task's
+        own results when those predict themselves better (``TASK_SELECTION``): the sum of
+        the leave-one-out log predictive densities of the task's results under each. An
+        unrelated task then no longer drags the target's model (bench ``multitask``)."""
+        from axnb.engine import models as M
+
+        view = M.task_view(base, task)
+        if not TASK_SELECTION or own.n < TASK_SELECTION_MIN:
+            return view
+        try:
+            single = self.cache.get_or_fit(own, cat_dims, self.seed, self.warm_start)
+            if M.loo_log_density(single, own.Y) > M.loo_log_density(view, own.Y):
+                return single
+        except Exception:  # a failed single-task fit: the multi-task view stands
+            pass
+        return view
 
     def task_correlation(self, trials: Sequence[Trial]) -> dict[str, np.ndarray]:
         """metric -> the learned correlation matrix between the tasks (with tasks)."""
@@ -640,7 +669,7 @@ class Engine:
         fitted = self.fit(trials, self.problem.metrics)
         out: dict[str, np.ndarray] = {}
         for m in fitted.metrics if fitted is not None else ():
-            corr = M.task_correlation(fitted.models[m])
+            corr = M.task_correlation(fitted.bases.get(m, fitted.models[m]))
             if corr is not None:
                 out[m] = corr
         return out
