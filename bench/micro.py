@@ -11,6 +11,12 @@ trials, the dashboard's ``refresh()``, the latency from ``complete()`` to the re
 (target < 0.3 s), the refreshes a burst of completes causes and the kernel side of a
 dashboard's first paint (``--only dashboard`` runs just these); the first suggestion of a
 fresh process with one and with two objectives (``--only first_suggest``).
+
+    python -m bench.micro --only scale --json bench/out/micro-scale.json --markdown
+
+runs only when named (minutes): ``suggest()``, ``exp.plot.contour`` and ``exp.predict`` at
+200 / 1,000 / 2,000 / 10,000 observations (Hartmann6) next to Optuna GPSampler's ``ask`` on the
+same points (issue 20); ``--markdown`` prints its table for RESULTS.md's micro section.
 """
 
 from __future__ import annotations
@@ -21,7 +27,9 @@ for _var in ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS"):
     os.environ.setdefault(_var, "1")
 
 import argparse  # noqa: E402
+import functools  # noqa: E402
 import json  # noqa: E402
+import math  # noqa: E402
 import statistics  # noqa: E402
 import subprocess  # noqa: E402
 import sys  # noqa: E402
@@ -217,6 +225,139 @@ def bench_contour() -> dict[str, Any]:
     print(f"  contour 200 obs 6-D 50x50: {out['contour_warm']:.3f}s warm, "
           f"{out['contour_cold']:.3f}s with the fit, draw {out['draw']:.3f}s", flush=True)
     return out
+
+
+SCALE_NS = (200, 1_000, 2_000, 10_000)
+OPTUNA_LIMIT_S = 180.0  # Optuna GP at a size only if the estimate from the scaling is below
+
+
+def _timed(fn: Any) -> tuple[Any, float, float]:
+    """``fn()``, its CPU time (``time.process_time``: this process, one thread) and wall."""
+    c, w = time.process_time(), time.perf_counter()
+    out = fn()
+    return out, time.process_time() - c, time.perf_counter() - w
+
+
+def _optuna_gp_ask(x: np.ndarray, y: np.ndarray) -> dict[str, Any]:
+    """Optuna ``GPSampler(seed=0)`` on the points ``x`` (values ``y``, minimized), added
+    with ``study.add_trial(create_trial(...))``: one ``study.ask()`` plus its six
+    ``suggest_float`` calls, timed (CPU and wall); adding the trials is not timed."""
+    import optuna
+
+    optuna.logging.set_verbosity(optuna.logging.WARNING)
+    dists = {f"x{j + 1}": optuna.distributions.FloatDistribution(0.0, 1.0) for j in range(6)}
+    study = optuna.create_study(direction="minimize",
+                                sampler=optuna.samplers.GPSampler(seed=0))
+    w0 = time.perf_counter()
+    study.add_trials([optuna.trial.create_trial(
+        params={f"x{j + 1}": float(p[j]) for j in range(6)}, distributions=dists,
+        value=float(v)) for p, v in zip(x, y)])
+    add = time.perf_counter() - w0
+
+    def ask() -> dict[str, float]:
+        t = study.ask()
+        return {name: t.suggest_float(name, 0.0, 1.0) for name in dists}
+
+    _, cpu, wall = _timed(ask)
+    return {"cpu": cpu, "wall": wall, "add_trials_wall": add}
+
+
+def _power_law(rows: list[dict[str, Any]], n: int, key: str = "cpu") -> float | None:
+    """Estimate at ``n`` from the two largest measured sizes (``t = a n^b``)."""
+    pts = sorted((r["n"], r[key]) for r in rows if r.get(key))
+    if len(pts) < 2:
+        return None
+    (n1, t1), (n2, t2) = pts[-2:]
+    b = math.log(t2 / t1) / math.log(n2 / n1)
+    return float(t2 * (n / n2) ** b)
+
+
+def bench_scale(folder: Path, ns: tuple[int, ...] = SCALE_NS,
+                optuna_limit: float = OPTUNA_LIMIT_S) -> dict[str, Any]:
+    """axnb against Optuna's GPSampler at 200 to 10,000 observations (Hartmann6, Sobol points,
+    issue 20). axnb (each on a freshly loaded experiment, so each includes its model fit):
+    one ``suggest()``; ``exp.plot.contour("x1", "x2")`` (50 x 50 grid, drawn figure);
+    ``exp.predict`` at 10 points. Optuna: one ``ask`` + 6 ``suggest_float`` on a study holding
+    the same points (run at a size only if the estimate from the two previous sizes is below
+    ``optuna_limit`` CPU seconds). Times are CPU (``time.process_time``, one thread) and wall;
+    above ``axnb.engine.subset.LIMIT`` observations axnb models a subset of that many."""
+    import axnb
+    from axnb.engine import subset
+
+    _write_experiment(folder / "warm.axnb.json", _design(8), np.zeros(8))
+    warm = axnb.load(folder / "warm.axnb.json")
+    warm.suggest()
+    warm.plot.contour("x1", "x2")
+    _optuna_gp_ask(_design(8), np.zeros(8))
+    points = [{f"x{j + 1}": float(v) for j, v in enumerate(p)} for p in _design(10, seed=5)]
+    rows: list[dict[str, Any]] = []
+    for n in ns:
+        x = _design(n)
+        y = np.array([hartmann6(p) for p in x])
+        path = folder / f"scale{n}.axnb.json"
+        _write_experiment(path, x, y)
+        row: dict[str, Any] = {"n": n, "subset": n > subset.LIMIT}
+        exp = axnb.load(path)
+        _ = exp.trials
+        t, row["suggest_cpu"], row["suggest_wall"] = _timed(exp.suggest)
+        row["source"] = t.source
+        exp = axnb.load(path)
+        _ = exp.trials
+        contour = functools.partial(exp.plot.contour, "x1", "x2")
+        _, row["contour_cpu"], row["contour_wall"] = _timed(contour)
+        _, row["contour_cached_cpu"], row["contour_cached_wall"] = _timed(contour)
+        exp = axnb.load(path)
+        _ = exp.trials
+        _, row["predict_cpu"], row["predict_wall"] = _timed(
+            functools.partial(exp.predict, points))
+        est = _power_law([{"n": r["n"], "cpu": r["optuna"]["cpu"]} for r in rows
+                          if r.get("optuna", {}).get("cpu")], n)
+        row["optuna_estimate_cpu"] = est
+        if est is None or est <= optuna_limit:
+            row["optuna"] = _optuna_gp_ask(x, y)
+        else:
+            row["optuna"] = {"skipped": True, "estimate_cpu": est}
+        o = row["optuna"]
+        ratio = o["cpu"] / row["suggest_cpu"] if "cpu" in o else None
+        row["optuna_over_axnb"] = ratio
+        rows.append(row)
+        print(f"  scale n={n:,}: axnb suggest {row['suggest_cpu']:.2f}s CPU "
+              f"({row['suggest_wall']:.2f}s wall, {row['source']}), contour "
+              f"{row['contour_cpu']:.2f}s CPU (cached {row['contour_cached_cpu']:.2f}s), "
+              f"predict(10) {row['predict_cpu']:.2f}s CPU; Optuna GP ask "
+              + (f"{o['cpu']:.2f}s CPU ({o['wall']:.2f}s wall), Optuna / axnb {ratio:.1f}"
+                 if "cpu" in o else f"not run (est. {est:.0f} s CPU from the scaling)"),
+              flush=True)
+    return {"ns": list(ns), "limit": subset.LIMIT, "rows": rows,
+            "optuna_limit_s": optuna_limit}
+
+
+def _cell(cpu: float | None, wall: float | None = None) -> str:
+    if cpu is None:
+        return "—"
+    return f"{cpu:.2f} s" + (f" ({wall:.2f} s)" if wall is not None else "")
+
+
+def scale_markdown(res: dict[str, Any]) -> str:
+    """The table of ``bench_scale`` for the micro section of RESULTS.md."""
+    header = ["observations", "axnb `suggest()`", "Optuna GPSampler ask + 6 suggest_float",
+              "Optuna / axnb", "axnb `plot.contour(\"x1\", \"x2\")`",
+              "contour again (model cached)", "axnb `predict` (10 points)"]
+    rows = []
+    for r in res["rows"]:
+        o = r["optuna"]
+        if "cpu" in o:
+            opt, ratio = _cell(o["cpu"], o["wall"]), f"{r['optuna_over_axnb']:.1f}"
+        else:
+            opt, ratio = f"not run (est. {o['estimate_cpu']:.0f} s from the scaling)", "—"
+        rows.append([f"{r['n']:,}" + (" (subset)" if r["subset"] else ""),
+                     _cell(r["suggest_cpu"], r["suggest_wall"]), opt, ratio,
+                     _cell(r["contour_cpu"], r["contour_wall"]),
+                     _cell(r["contour_cached_cpu"], r["contour_cached_wall"]),
+                     _cell(r["predict_cpu"], r["predict_wall"])])
+    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    lines += ["| " + " | ".join(row) + " |" for row in rows]
+    return "\n".join(lines)
 
 
 def _placeholder(view: Any) -> bool:
@@ -442,7 +583,12 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--json", help="write the figures to this file")
     ap.add_argument("--quick", action="store_true", help="suggest at n <= 100 only")
     ap.add_argument("--only", help="comma-separated sections: import,first_suggest,io,"
-                                   "suggest_axnb,suggest_ax,contour,dashboard")
+                                   "suggest_axnb,suggest_ax,contour,dashboard,scale (scale: "
+                                   "200 to 10,000 observations against Optuna GP, minutes; "
+                                   "only run when named here)")
+    ap.add_argument("--markdown", action="store_true",
+                    help="print the markdown table of the scale section (RESULTS.md's micro "
+                         "section, by hand: bench.report does not render it)")
     args = ap.parse_args(argv)
     import torch
 
@@ -458,11 +604,14 @@ def main(argv: list[str] | None = None) -> int:
         ("suggest_ax", lambda: bench_suggest_ax(ns)),
         ("contour", bench_contour),
         ("dashboard", None),
+        ("scale", None),
     ]
     with tempfile.TemporaryDirectory(prefix="axnb-micro-") as tmp:
         folder = Path(tmp)
         for name, fn in sections:
             if args.only and name not in args.only.split(","):
+                continue
+            if name == "scale" and not args.only:  # minutes: only when asked for
                 continue
             if name == "io":
                 fn = lambda: bench_io(folder)  # noqa: E731
@@ -470,6 +619,8 @@ def main(argv: list[str] | None = None) -> int:
                 fn = lambda: bench_suggest_axnb(ns, folder)  # noqa: E731
             elif name == "dashboard":
                 fn = lambda: bench_dashboard(folder)  # noqa: E731
+            elif name == "scale":
+                fn = lambda: bench_scale(folder)  # noqa: E731
             t0 = time.perf_counter()
             try:
                 result[name] = fn()
@@ -480,6 +631,8 @@ def main(argv: list[str] | None = None) -> int:
     if args.json:
         Path(args.json).parent.mkdir(parents=True, exist_ok=True)
         Path(args.json).write_text(json.dumps(result, indent=1, default=str))
+    if args.markdown and isinstance(result.get("scale"), dict) and "rows" in result["scale"]:
+        print(scale_markdown(result["scale"]))
     return 0
 
 

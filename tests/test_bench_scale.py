@@ -1,0 +1,68 @@
+"""``python -m bench.scale`` (the long runs of issue 20) on a tiny problem: one seed, a few
+trials, in this process."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+
+@pytest.fixture
+def scale(monkeypatch):
+    for var in ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS"):
+        monkeypatch.setenv(var, "1")
+    from bench import scale
+
+    return scale
+
+
+def test_scale_benchmark_smoke(tmp_path, scale, capsys):
+    import importlib.util
+
+    import torch
+
+    threads = torch.get_num_threads()
+    out, results = tmp_path / "runs", tmp_path / "RESULTS.md"
+    results.write_text("# Results\n\n## Other\n\nkept\n")
+    has_mpl = importlib.util.find_spec("matplotlib") is not None
+    argv = ["--seeds", "1", "--trials", "6", "--problems", "ackley2", "--workers", "1",
+            "--out", str(out), "--figures", str(tmp_path / "fig") if has_mpl else "",
+            "--gp-budget", "0", "--write", str(results)]
+    assert scale.main(argv) == 0
+    assert torch.get_num_threads() == threads
+
+    runs = {r["method"]: r for r in scale.load_runs(out)}
+    assert set(runs) == {"axnb", "tpe", "gp"}
+    for r in runs.values():
+        assert r["finished"] and r["problem"] == "ackley2" and r["seed"] == 0
+        n = len(r["values"])
+        assert len(r["regret"]) == len(r["gen_cpu"]) == len(r["gen_wall"]) == n
+        assert all(a >= b for a, b in zip(r["regret"], r["regret"][1:]))  # best so far
+        assert r["regret"][-1] == pytest.approx(min(r["values"]))  # optimum 0
+        assert all(t >= 0 for t in r["gen_cpu"])
+    assert len(runs["axnb"]["values"]) == len(runs["tpe"]["values"]) == 6
+    # --gp-budget 0: the GP run stops after its first trial and says so
+    assert runs["gp"]["capped"] and len(runs["gp"]["values"]) == 1
+    assert "model" in runs["axnb"]["sources"]
+
+    text = results.read_text()
+    assert scale.HEADING in text and scale.BEGIN in text and scale.END in text
+    assert "## Other\n\nkept" in text and "Ackley 2-D (smoke)" in text
+    assert "capped: seed 0" in text
+    if has_mpl:
+        assert (tmp_path / "fig" / "scale_regret.png").stat().st_size > 0
+        assert (tmp_path / "fig" / "scale_regret_time.png").stat().st_size > 0
+
+    # A hand-written analysis survives a re-render; finished runs are not rerun.
+    results.write_text(text.replace(scale.ANALYSIS_PLACEHOLDER.split("\n\n")[1],
+                                    "My analysis."))
+    before = {p.name: p.stat().st_mtime_ns for p in out.glob("*_s0.json")}
+    assert scale.main(argv) == 0
+    assert {p.name: p.stat().st_mtime_ns for p in out.glob("*_s0.json")} == before
+    assert scale.main(["--from-dir", str(out), "--figures", "", "--write", str(results)]) == 0
+    text2 = results.read_text()
+    assert "My analysis." in text2 and text2.count(scale.BEGIN) == 1
+    summary = json.loads((out / "summary.json").read_text())["summary"]
+    assert summary["ackley2/axnb"]["runs"] == 1
+    assert "| Ackley 2-D (smoke) |" in capsys.readouterr().out
