@@ -63,6 +63,8 @@ from typing import Any  # noqa: E402
 
 import numpy as np  # noqa: E402
 
+from bench import sections  # noqa: E402
+
 BENCH = Path(__file__).resolve().parent
 RESULTS = BENCH / "RESULTS.md"
 HEADING = "## Hierarchical parameters"
@@ -462,30 +464,12 @@ ANALYSIS_PLACEHOLDER = (
 def update_section(text: str, block: str) -> str:
     """``text`` (a RESULTS.md) with this section's generated block replaced, everything else
     (the section's hand-written analysis included) kept; without the section, it is appended
-    with a placeholder analysis."""
-    lines = text.splitlines(keepends=True)
-    start = next((i for i, ln in enumerate(lines) if ln.rstrip("\n") == HEADING), None)
-    new = f"{BEGIN}\n{block}\n{END}"
-    if start is None:
-        sep = "" if not text or text.endswith("\n\n") else ("\n" if text.endswith("\n") else
-                                                            "\n\n")
-        return f"{text}{sep}{HEADING}\n\n{new}\n\n{ANALYSIS_PLACEHOLDER}\n"
-    end = next((i for i in range(start + 1, len(lines)) if lines[i].startswith("## ")),
-               len(lines))
-    section = "".join(lines[start:end])
-    if BEGIN in section and END in section:
-        i, j = section.index(BEGIN), section.index(END) + len(END)
-        section = section[:i] + new + section[j:]
-    else:
-        section = section[:len(HEADING) + 1] + "\n" + new + "\n" + section[len(HEADING) + 1:]
-    return "".join(lines[:start]) + section + "".join(lines[end:])
+    with a placeholder analysis (``bench.sections``)."""
+    return sections.update_section(text, block, HEADING, BEGIN, END, ANALYSIS_PLACEHOLDER)
 
 
 def write_section(path: Path | str, block: str) -> None:
-    path = Path(path)
-    text = path.read_text() if path.exists() else ""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(update_section(text, block))
+    sections.write_section(path, lambda text: update_section(text, block))
 
 
 def shown_command(argv: Sequence[str]) -> str:
