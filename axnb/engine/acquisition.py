@@ -27,6 +27,7 @@ spread so that the sigmoid temperature ``eta`` means the same for every metric:
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -49,6 +50,121 @@ CACHE_ROOT = True
 #: thread): 0.24-0.25 s per model suggestion against 0.29-0.31 s in pure PyTorch, the same
 #: hypervolume (9.620 / 9.624, 9.425 / 9.423).
 FUSED_QLOGEHVI = False
+
+
+#: qLogNEI on a ``SingleTaskGP`` / ``MixedSingleTaskGP`` (constant mean, ``Standardize``) computes
+#: the posterior of the candidates jointly with the cached baseline directly from the
+#: training data (``_LeanPosterior``) instead of through GPyTorch's predictive machinery:
+#: the same samples to ~1e-12 (values and gradients), ~2x faster per evaluation (1.0 ms
+#: instead of 1.9-2.1 ms for 8 candidates, 6-D, 28 observations). Other models: BoTorch.
+LEAN_POSTERIOR = True
+
+
+def _rbf(A: Any, B: Any) -> Any:
+    import torch
+
+    return torch.exp(-0.5 * (A.unsqueeze(-2) - B.unsqueeze(-3)).square().sum(-1))
+
+
+class _LeanPosterior:
+    """Posterior pieces of a single-output ``SingleTaskGP`` / ``MixedSingleTaskGP`` with a
+    constant mean and a ``Standardize`` outcome transform (no input transform), for
+    candidates ``X`` jointly with ``X_baseline``: the GP formulas on the training data, with
+    the kernel written out for an RBF-ARD ``SingleTaskGP`` and evaluated densely through
+    ``covar_module`` otherwise (``MixedSingleTaskGP``: sampling 3.4 -> 2.0 ms, same samples
+    to 1e-13)."""
+
+    def __init__(self, model: Any, X_baseline: Any) -> None:
+        import torch
+        from gpytorch.kernels import RBFKernel
+
+        self.rbf = type(model.covar_module) is RBFKernel
+        self.kernel = model.covar_module
+        with torch.no_grad():
+            Xtr, y = model.train_inputs[0], model.train_targets
+            self.ls = (model.covar_module.lengthscale.detach().reshape(-1) if self.rbf
+                       else torch.ones(Xtr.shape[-1], dtype=Xtr.dtype))
+            self.c = model.mean_module.constant.detach().reshape(())
+            noise = model.likelihood.noise.detach().reshape(-1).expand(y.shape[-1])
+            self.Xs = Xtr / self.ls
+            self.L = torch.linalg.cholesky(self._k(self.Xs, self.Xs) + torch.diag(noise))
+            self.alpha = torch.cholesky_solve((y - self.c).unsqueeze(-1), self.L)
+            self.Bs = X_baseline / self.ls
+            self.WB = torch.linalg.solve_triangular(
+                self.L, self._k(self.Xs, self.Bs), upper=False)
+            self.mu = model.outcome_transform.means.reshape(())
+            self.sd = model.outcome_transform.stdvs.reshape(())
+
+    def _k(self, A: Any, B: Any) -> Any:
+        if self.rbf:
+            return _rbf(A, B)
+        import gpytorch
+
+        with gpytorch.settings.lazily_evaluate_kernels(False):
+            return self.kernel(A, B).to_dense()
+
+    @staticmethod
+    def applies(model: Any) -> bool:
+        from botorch.models import MixedSingleTaskGP, SingleTaskGP
+        from botorch.models.transforms.outcome import Standardize
+        from gpytorch.means import ConstantMean
+
+        return (type(model) in (SingleTaskGP, MixedSingleTaskGP)
+                and type(model.mean_module) is ConstantMean
+                and type(getattr(model, "outcome_transform", None)) is Standardize
+                and getattr(model, "input_transform", None) is None and model.num_outputs == 1)
+
+    def moments(self, X: Any) -> tuple[Any, Any, Any]:
+        """Mean (b x q), covariance with the baseline (b x q x nb) and among the candidates
+        (b x q x q) of ``X`` (b x q x d), in outcome units."""
+        import torch
+
+        Z = X / self.ls
+        kZT = self._k(Z, self.Xs)
+        V = torch.linalg.solve_triangular(self.L, kZT.transpose(-1, -2), upper=False)
+        Vt = V.transpose(-1, -2)
+        mean = (self.c + (kZT @ self.alpha).squeeze(-1)) * self.sd + self.mu
+        s2 = self.sd**2
+        return mean, (self._k(Z, self.Bs) - Vt @ self.WB) * s2, (self._k(Z, Z) - Vt @ V) * s2
+
+
+@functools.lru_cache(maxsize=None)
+def _lean_qlognei() -> type:
+    """``qLogNoisyExpectedImprovement`` whose cached-root sampling uses ``_LeanPosterior``
+    (same formulas as ``botorch.utils.low_rank.sample_cached_cholesky``)."""
+    import torch
+    from botorch.acquisition.logei import qLogNoisyExpectedImprovement
+    from botorch.utils.low_rank import psd_safe_cholesky
+
+    class LeanQLogNEI(qLogNoisyExpectedImprovement):
+        _lean: Any = None
+
+        def _get_samples_and_objectives(self, X: Any) -> tuple[Any, Any]:
+            nb, q = self.X_baseline.shape[-2], X.shape[-2]
+            base = getattr(self.sampler, "base_samples", None)
+            S = self.sampler.sample_shape
+            if (not self._cache_root or not hasattr(self, "_baseline_L") or base is None
+                    or base.numel() != S.numel() * (nb + q) or X.ndim != 3
+                    or self.posterior_transform is not None
+                    or not _LeanPosterior.applies(self.model)):
+                return super()._get_samples_and_objectives(X)
+            if self._lean is None or self._lean[0] is not self.X_baseline:
+                # (re)built when the baseline changes (pending points join it)
+                self._lean = (self.X_baseline, _LeanPosterior(self.model, self.X_baseline))
+            if self._lean[1].Bs.shape[-2] != self._baseline_L.shape[-1]:
+                return super()._get_samples_and_objectives(X)
+            mean, bl, br = self._lean[1].moments(X)
+            bl_chol = torch.linalg.solve_triangular(
+                self._baseline_L, bl.transpose(-1, -2), upper=False).transpose(-1, -2)
+            br_chol = psd_safe_cholesky(br - bl_chol @ bl_chol.transpose(-1, -2), max_tries=6)
+            new_L = torch.cat([bl_chol, br_chol], dim=-1).unsqueeze(-3)  # b x 1 x q x (nb+q)
+            b = X.shape[0]
+            z = base.reshape(*S, 1, nb + q).expand(*S, b, nb + q).permute(1, 2, 0)
+            res = new_L @ z.reshape(b, 1, nb + q, -1) + mean.reshape(b, 1, q, 1)
+            samples = res.permute(-1, 0, -2, -3).contiguous()  # S x b x q x 1
+            return samples, self.objective(samples, X=X[..., -q:, :])
+
+    return LeanQLogNEI
 
 
 def _no_fused_kernel() -> None:
@@ -181,7 +297,8 @@ def build_acquisition(
 
         sign = problem.objectives[0].sign
         objective = GenericMCObjective(lambda Y, X=None: sign * Y[..., 0])
-        return qLogNoisyExpectedImprovement(
+        cls = _lean_qlognei() if LEAN_POSTERIOR else qLogNoisyExpectedImprovement
+        return cls(
             model, X_baseline=Xb, sampler=sampler, objective=objective, constraints=cons,
             X_pending=Xp, prune_baseline=True, cache_root=CACHE_ROOT,
         ), "qLogNEI"
