@@ -122,3 +122,22 @@ def test_speed_paths_do_not_change_what_an_experiment_suggests(tmp_path, monkeyp
         assert a["c"] == b["c"]
         assert a["x"] == pytest.approx(b["x"], abs=1e-6)
         assert a["y"] == pytest.approx(b["y"], abs=1e-6)
+
+
+@pytest.mark.parametrize("cat", [False, True])
+def test_dense_kernel_equals_gpytorchs(cat):
+    from botorch.optim.utils import sample_all_priors
+
+    X, Y = _data(4, cat=cat)
+    model = _model(X, Y, cat)
+    torch.manual_seed(0)
+    sample_all_priors(model)
+    with torch.no_grad():
+        for p in model.covar_module.parameters():
+            p.add_(0.3 * torch.randn_like(p))
+    Z = X[:5] + 0.02
+    import gpytorch
+
+    with gpytorch.settings.lazily_evaluate_kernels(False):
+        ref = model.covar_module(Z, X).to_dense()
+    assert torch.allclose(models.dense_kernel(model.covar_module)(Z, X), ref, atol=1e-12)

@@ -60,48 +60,30 @@ FUSED_QLOGEHVI = False
 LEAN_POSTERIOR = True
 
 
-def _rbf(A: Any, B: Any) -> Any:
-    import torch
-
-    return torch.exp(-0.5 * (A.unsqueeze(-2) - B.unsqueeze(-3)).square().sum(-1))
-
-
 class _LeanPosterior:
     """Posterior pieces of a single-output ``SingleTaskGP`` / ``MixedSingleTaskGP`` with a
     constant mean and a ``Standardize`` outcome transform (no input transform), for
-    candidates ``X`` jointly with ``X_baseline``: the GP formulas on the training data, with
-    the kernel written out for an RBF-ARD ``SingleTaskGP`` and evaluated densely through
-    ``covar_module`` otherwise (``MixedSingleTaskGP``: sampling 3.4 -> 2.0 ms, same samples
-    to 1e-13)."""
+    candidates ``X`` jointly with ``X_baseline``: the GP formulas on the training data, the
+    kernel written out by ``models.dense_kernel`` (same samples to 1e-12)."""
 
     def __init__(self, model: Any, X_baseline: Any) -> None:
         import torch
-        from gpytorch.kernels import RBFKernel
 
-        self.rbf = type(model.covar_module) is RBFKernel
-        self.kernel = model.covar_module
+        from axnb.engine.models import dense_kernel
+
         with torch.no_grad():
+            self._k = dense_kernel(model.covar_module)
             Xtr, y = model.train_inputs[0], model.train_targets
-            self.ls = (model.covar_module.lengthscale.detach().reshape(-1) if self.rbf
-                       else torch.ones(Xtr.shape[-1], dtype=Xtr.dtype))
             self.c = model.mean_module.constant.detach().reshape(())
             noise = model.likelihood.noise.detach().reshape(-1).expand(y.shape[-1])
-            self.Xs = Xtr / self.ls
-            self.L = torch.linalg.cholesky(self._k(self.Xs, self.Xs) + torch.diag(noise))
+            self.Xs = Xtr
+            self.L = torch.linalg.cholesky(self._k(Xtr, Xtr) + torch.diag(noise))
             self.alpha = torch.cholesky_solve((y - self.c).unsqueeze(-1), self.L)
-            self.Bs = X_baseline / self.ls
+            self.Bs = X_baseline
             self.WB = torch.linalg.solve_triangular(
-                self.L, self._k(self.Xs, self.Bs), upper=False)
+                self.L, self._k(Xtr, X_baseline), upper=False)
             self.mu = model.outcome_transform.means.reshape(())
             self.sd = model.outcome_transform.stdvs.reshape(())
-
-    def _k(self, A: Any, B: Any) -> Any:
-        if self.rbf:
-            return _rbf(A, B)
-        import gpytorch
-
-        with gpytorch.settings.lazily_evaluate_kernels(False):
-            return self.kernel(A, B).to_dense()
 
     @staticmethod
     def applies(model: Any) -> bool:
@@ -119,7 +101,7 @@ class _LeanPosterior:
         (b x q x q) of ``X`` (b x q x d), in outcome units."""
         import torch
 
-        Z = X / self.ls
+        Z = X
         kZT = self._k(Z, self.Xs)
         V = torch.linalg.solve_triangular(self.L, kZT.transpose(-1, -2), upper=False)
         Vt = V.transpose(-1, -2)

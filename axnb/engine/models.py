@@ -283,6 +283,51 @@ def _fit_mll(model: Any, max_attempts: int, ftol: float) -> None:
     )
 
 
+def dense_kernel(kernel: Any) -> Callable[[Any, Any], Any]:
+    """``(A, B) -> kernel(A, B)`` as a dense matrix, for a (non-batched) GPyTorch kernel tree:
+    written out for the sums, products, scales, RBF and categorical kernels of axnb's models
+    (a ``MixedSingleTaskGP``'s is all of them), without GPyTorch's per-call machinery; other
+    kernels through GPyTorch. The hyperparameters are read when the function is made (made
+    under ``no_grad`` for a posterior, inside the loss for a fit); differentiable in ``A``."""
+    import gpytorch
+    import torch
+    from botorch.models.kernels.categorical import CategoricalKernel
+    from gpytorch.kernels import AdditiveKernel, ProductKernel, RBFKernel, ScaleKernel
+
+    kind = type(kernel) if kernel.batch_shape == torch.Size([]) else None
+    if kind is ScaleKernel:
+        scale, base = kernel.outputscale.reshape(()), dense_kernel(kernel.base_kernel)
+        return lambda A, B: scale * base(A, B)
+    if kind in (AdditiveKernel, ProductKernel):
+        parts = [dense_kernel(k) for k in kernel.kernels]
+
+        def combined(A: Any, B: Any) -> Any:
+            out = parts[0](A, B)
+            for part in parts[1:]:
+                out = out + part(A, B) if kind is AdditiveKernel else out * part(A, B)
+            return out
+
+        return combined
+    if kind in (RBFKernel, CategoricalKernel):
+        dims, ls = kernel.active_dims, kernel.lengthscale.reshape(-1)
+
+        def leaf(A: Any, B: Any) -> Any:
+            if dims is not None:
+                A, B = A[..., dims], B[..., dims]
+            if kind is RBFKernel:
+                return torch.exp(-0.5 * ((A / ls).unsqueeze(-2) - (B / ls).unsqueeze(-3))
+                                 .square().sum(-1))
+            return torch.exp(-((A.unsqueeze(-2) != B.unsqueeze(-3)) / ls).mean(-1))
+
+        return leaf
+
+    def through_gpytorch(A: Any, B: Any) -> Any:
+        with gpytorch.settings.lazily_evaluate_kernels(False):
+            return kernel(A, B).to_dense()
+
+    return through_gpytorch
+
+
 def _lean_fit_applies(model: Any) -> bool:
     """The lean closure writes out ``mean(X)``, ``covar(X)`` and the likelihood's noise: exactly
     BoTorch's ``SingleTaskGP`` / ``MixedSingleTaskGP`` without an input transform (not
@@ -327,9 +372,8 @@ def _fit_mll_lean(model: Any, max_attempts: int, ftol: float) -> None:
     log2pi = float(np.log(2 * np.pi))
 
     def loss() -> Any:
-        with gpytorch.settings.lazily_evaluate_kernels(False):
-            mean = model.mean_module(X)
-            K = model.covar_module(X).to_dense()
+        mean = model.mean_module(X)
+        K = dense_kernel(model.covar_module)(X, X)
         K = K + torch.diag_embed(model.likelihood.noise.expand(n))
         L, info = torch.linalg.cholesky_ex(K)
         jitter = 1e-8
