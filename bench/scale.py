@@ -57,6 +57,8 @@ from typing import Any  # noqa: E402
 
 import numpy as np  # noqa: E402
 
+from bench.run import _init_worker, apply_overrides, parse_overrides  # noqa: E402
+
 BENCH = Path(__file__).resolve().parent
 RESULTS = BENCH / "RESULTS.md"
 FIGURES = BENCH / "figures"
@@ -227,15 +229,6 @@ def run_task(task: dict[str, Any]) -> dict[str, Any]:
     return rec
 
 
-def _init_worker() -> None:
-    for var in ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS"):
-        os.environ[var] = "1"
-    import torch
-
-    torch.set_num_threads(1)
-    warnings.filterwarnings("ignore")
-
-
 def load_runs(out: Path, finished_only: bool = False) -> list[dict[str, Any]]:
     runs = []
     for p in sorted(Path(out).glob("*_s*.json")):
@@ -249,10 +242,11 @@ def load_runs(out: Path, finished_only: bool = False) -> list[dict[str, Any]]:
     return runs
 
 
-def run_tasks(tasks: list[dict[str, Any]], workers: int = 2,
-              progress: bool = True) -> None:
+def run_tasks(tasks: list[dict[str, Any]], workers: int = 2, progress: bool = True,
+              overrides: dict[str, Any] | None = None) -> None:
     """Run the tasks whose JSON is not finished yet (seed-major order, so the first seeds of
-    every method finish first), in a spawn pool of ``workers`` processes (1: here)."""
+    every method finish first), in a spawn pool of ``workers`` processes (1: here), with the
+    engine constants ``overrides`` (``bench.run.apply_overrides``) set in each."""
     todo = []
     for t in tasks:
         p = run_path(t["out"], t["problem"], t["method"], t["seed"])
@@ -277,6 +271,7 @@ def run_tasks(tasks: list[dict[str, Any]], workers: int = 2,
     if workers <= 1:
         import torch
 
+        apply_overrides(overrides or {})
         threads = torch.get_num_threads()
         torch.set_num_threads(1)
         try:
@@ -286,7 +281,8 @@ def run_tasks(tasks: list[dict[str, Any]], workers: int = 2,
             torch.set_num_threads(threads)
         return
     ctx = multiprocessing.get_context("spawn")
-    with ProcessPoolExecutor(workers, mp_context=ctx, initializer=_init_worker) as pool:
+    with ProcessPoolExecutor(workers, mp_context=ctx, initializer=_init_worker,
+                             initargs=(overrides or {},)) as pool:
         futures = [pool.submit(run_task, t) for t in todo]
         for done, fut in enumerate(as_completed(futures), 1):
             report(done, fut.result())
@@ -545,6 +541,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--gp-budget", type=float, default=GP_BUDGET,
                     help="generation CPU seconds after which an Optuna GP run stops")
     ap.add_argument("--workers", type=int, default=2, help="processes (1: in this process)")
+    ap.add_argument("--set", action="append", default=[], metavar="MODULE.NAME=VALUE",
+                    help="override an engine constant in every run, e.g. "
+                         "axnb.engine.subset.LIMIT=200 (repeatable; recorded in the header)")
     ap.add_argument("--out", default=str(BENCH / "out" / "scale"),
                     help="folder of the per-run JSON files (finished runs are not rerun)")
     ap.add_argument("--from-dir", default=None,
@@ -573,13 +572,14 @@ def main(argv: list[str] | None = None) -> int:
                 "axnb_source": source_hash(), "machine": f"{mach['nproc']} CPUs ({mach['cpu']})",
                 "workers": args.workers, "seeds": seeds, "trials": args.trials,
                 "problems": problems, "methods": methods, "gp_budget": args.gp_budget,
+                "overrides": parse_overrides(args.set),
                 "started": datetime.datetime.now().astimezone().isoformat()}
         meta_path.write_text(json.dumps(meta, indent=1))
         tasks = [{"problem": p, "method": m, "seed": s, "trials": args.trials,
                   "gp_budget": args.gp_budget, "out": str(out)}
                  for s in seeds for p in problems for m in methods]
         t0 = time.perf_counter()
-        run_tasks(tasks, args.workers)
+        run_tasks(tasks, args.workers, overrides=meta["overrides"])
         meta["wall_time"] = time.perf_counter() - t0
         meta_path.write_text(json.dumps(meta, indent=1))
     meta.setdefault("date", datetime.datetime.now().astimezone().strftime("%Y-%m-%d %H:%M %Z"))

@@ -17,10 +17,14 @@ def scale(monkeypatch):
     return scale
 
 
-def test_scale_benchmark_smoke(tmp_path, scale, capsys):
+def test_scale_benchmark_smoke(tmp_path, scale, capsys, monkeypatch):
     import importlib.util
 
     import torch
+
+    from axnb.engine import subset
+
+    monkeypatch.setattr(subset, "LIMIT", subset.LIMIT)  # --set changes it in this process
 
     threads = torch.get_num_threads()
     out, results = tmp_path / "runs", tmp_path / "RESULTS.md"
@@ -32,8 +36,12 @@ def test_scale_benchmark_smoke(tmp_path, scale, capsys):
     argv = ["--seeds", "1", "--trials", "6", "--problems", "ackley2", "--workers", "1",
             "--methods", ",".join(methods),
             "--out", str(out), "--figures", str(tmp_path / "fig") if has_mpl else "",
-            "--gp-budget", "0", "--write", str(results)]
+            "--gp-budget", "0", "--write", str(results),
+            "--set", "axnb.engine.subset.LIMIT=5"]
     assert scale.main(argv) == 0
+    assert subset.LIMIT == 5  # applied to the runs (here: in this process) and recorded
+    assert json.loads((out / "meta.json").read_text())["overrides"] == {
+        "axnb.engine.subset.LIMIT": 5}
     assert torch.get_num_threads() == threads
 
     runs = {r["method"]: r for r in scale.load_runs(out)}
