@@ -4,6 +4,8 @@ acquisition give, and leave other models to BoTorch."""
 
 from __future__ import annotations
 
+import shutil
+
 import numpy as np
 import pytest
 
@@ -83,7 +85,8 @@ def test_lean_qlognei_matches_botorch_values_and_gradients(cat):
     for cls in (qLogNoisyExpectedImprovement, lean_cls):
         acqf = cls(model, X_baseline=X, sampler=SobolQMCNormalSampler(torch.Size([64]), seed=5),
                    X_pending=pending, prune_baseline=True, cache_root=True)
-        Xc = torch.rand(7, 1, X.shape[-1], dtype=X.dtype, generator=torch.Generator().manual_seed(1))
+        gen = torch.Generator().manual_seed(1)
+        Xc = torch.rand(7, 1, X.shape[-1], dtype=X.dtype, generator=gen)
         if cat:
             Xc[..., -1] = torch.tensor([0.0, 1, 2, 0, 1, 2, 0]).view(7, 1)
         Xc.requires_grad_(True)
@@ -141,3 +144,39 @@ def test_dense_kernel_equals_gpytorchs(cat):
     with gpytorch.settings.lazily_evaluate_kernels(False):
         ref = model.covar_module(Z, X).to_dense()
     assert torch.allclose(models.dense_kernel(model.covar_module)(Z, X), ref, atol=1e-12)
+
+
+def test_refit_anchor_schedule(monkeypatch):
+    monkeypatch.setattr(models, "REFIT_FROM", None)
+    assert [models.refit_anchor(n, 500) for n in (5, 250, 600)] == [5, 250, 600]
+    monkeypatch.setattr(models, "REFIT_FROM", 200)
+    monkeypatch.setattr(models, "REFIT_GROWTH", 0.05)
+    got = [models.refit_anchor(n, 500) for n in (150, 200, 209, 210, 219, 220, 231, 499, 500)]
+    assert got == [150, 200, 200, 210, 210, 220, 231, 493, 500]
+
+
+def test_long_runs_refit_at_anchors_only_and_reproduce_after_reload(tmp_path, monkeypatch):
+    """With the refit schedule on (here from 8 observations, +25% each), a run fits the
+    hyperparameters at 8, 10 and 12 observations only (the acquisition's warped GP), and a
+    reloaded experiment (a new process would do the same) suggests exactly the same point."""
+    monkeypatch.setattr(models, "REFIT_FROM", 8)
+    monkeypatch.setattr(models, "REFIT_GROWTH", 0.25)
+    exp = axnb.Experiment("refit", [axnb.Range("x", 0.0, 1.0), axnb.Range("y", 0.0, 1.0)],
+                          objective="f", minimize=True, seed=1, path=tmp_path / "e.json")
+
+    def f(p: dict) -> float:
+        return (p["x"] - 0.3) ** 2 + (p["y"] - 0.6) ** 2
+
+    for _ in range(8):
+        t = exp.suggest()
+        exp.complete(t, f(t.parameters))
+    fits = exp.engine.cache.fits
+    for _ in range(5):  # suggestions at 8, 9, 10, 11, 12 observations
+        t = exp.suggest()
+        assert t.source == "model"
+        exp.complete(t, f(t.parameters))
+    assert exp.engine.cache.fits - fits == 3  # 8, 10 and 12: one warped GP each
+    (tmp_path / "copy").mkdir()
+    shutil.copy(tmp_path / "e.json", tmp_path / "copy" / "e.json")
+    again = axnb.load(tmp_path / "copy" / "e.json")
+    assert again.suggest().parameters == exp.suggest().parameters

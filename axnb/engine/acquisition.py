@@ -110,7 +110,7 @@ class _LeanPosterior:
         return mean, (self._k(Z, self.Bs) - Vt @ self.WB) * s2, (self._k(Z, Z) - Vt @ V) * s2
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _lean_qlognei() -> type:
     """``qLogNoisyExpectedImprovement`` whose cached-root sampling uses ``_LeanPosterior``
     (same formulas as ``botorch.utils.low_rank.sample_cached_cholesky``)."""

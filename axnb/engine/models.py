@@ -89,9 +89,12 @@ OUTCOME_WARP = "yj"
 #: "winsor" (``warp_values``: the bad tail clipped at a Tukey fence beyond the threshold, as
 #: Ax does) or "none". Measured in ``bench/RESULTS.md`` (``branin_currin``).
 MOO_WARP = "winsor"
-#: Hyperparameters refitted only when the number of observations is a multiple of this; in
-#: between, the last such fit's hyperparameters with every observation. 1: every time.
-REFIT_EVERY = 1
+#: Refit schedule for long runs (``refit_anchor``): above ``REFIT_FROM`` observations (and
+#: below ``subset.LIMIT``) the hyperparameters are fitted only at "anchor" counts, each
+#: ``REFIT_GROWTH`` larger than the last; in between, the GP of every observation uses the
+#: hyperparameters fitted to the first ``anchor`` of them. None: refit every time.
+REFIT_FROM: int | None = None
+REFIT_GROWTH = 0.05
 #: Fit with ``_fit_mll_lean`` (same objective and optimizer as BoTorch's fit, less overhead).
 LEAN_FIT = True
 #: Lower bound of an inferred noise variance (standardized units; BoTorch's default 1e-4).
@@ -346,7 +349,6 @@ def _fit_mll_lean(model: Any, max_attempts: int, ftol: float) -> None:
     closure: dense kernel matrix, torch Cholesky, autograd. About 35-40% less fit time
     (1.0-1.2 ms instead of 1.6-2.0 ms per likelihood evaluation, 6-D, 30 points) and the
     same optimum to 4 decimals of the MLL on the bench data sets."""
-    import gpytorch
     import scipy.optimize
     import torch
     from botorch.optim.utils import get_parameters_and_bounds, sample_all_priors
@@ -724,7 +726,8 @@ def warped(data: MetricData, warp: tuple) -> MetricData | None:
         _WARPED[key] = Y
     if np.array_equal(Y, data.Y):
         return None
-    return MetricData(f"{data.metric}|warp={warp[0]}", data.X, Y.copy(), data.Yvar, data.trial_indices)
+    return MetricData(f"{data.metric}|warp={warp[0]}", data.X, Y.copy(), data.Yvar,
+                      data.trial_indices)
 
 
 class LazyModels(Mapping):
@@ -750,6 +753,26 @@ class LazyModels(Mapping):
 
     def __len__(self) -> int:
         return len(self._order)
+
+
+def refit_anchor(n: int, limit: int) -> int:
+    """The number of observations whose fit gives the hyperparameters of a GP of ``n``
+    (``REFIT_FROM``): ``n`` itself up to ``REFIT_FROM`` and from ``limit`` (the training
+    subset's size) on, else the largest anchor ``a <= n`` of ``REFIT_FROM``,
+    ``a + max(1, int(a * REFIT_GROWTH))``, ... A function of ``n`` alone, so the same data
+    give the same model in any process."""
+    if REFIT_FROM is None or n <= REFIT_FROM or n >= limit or REFIT_GROWTH <= 0:
+        return n
+    a = REFIT_FROM
+    while (b := a + max(1, int(a * REFIT_GROWTH))) <= n:
+        a = b
+    return a
+
+
+def head(data: MetricData, m: int) -> MetricData:
+    """The first ``m`` observations of ``data`` (in trial order)."""
+    return MetricData(data.metric, data.X[:m], data.Y[:m],
+                      None if data.Yvar is None else data.Yvar[:m], data.trial_indices[:m])
 
 
 def condition_gp(data: MetricData, cat_dims: Mapping[int, int], hyper: dict[str, Any]) -> Any:
@@ -778,22 +801,18 @@ class ModelCache:
 
     def get_or_fit(
         self, data: MetricData, cat_dims: Mapping[int, int], seed: int, warm_start: bool,
-        plugin: ModelPlugin | None = None,
+        plugin: ModelPlugin | None = None, anchor: MetricData | None = None,
     ) -> Any:
         """The GP of ``data`` (warped data come from ``warped``); ``plugin``: a custom
-        model class (the cache belongs to one engine, hence to one model class)."""
+        model class (the cache belongs to one engine, hence to one model class); ``anchor``:
+        data whose fitted hyperparameters the GP of ``data`` takes (``refit_anchor``)."""
         key = (data.metric, data.key)
         with self.lock:
             if key in self._items:
                 self._items.move_to_end(key)
                 return self._items[key]
-            k = REFIT_EVERY
-            if k > 1 and plugin is None and not data.tasks and data.n % k and data.n > k:
-                m = data.n - data.n % k
-                prefix = MetricData(data.metric, data.X[:m], data.Y[:m],
-                                    None if data.Yvar is None else data.Yvar[:m],
-                                    data.trial_indices[:m])
-                base = self.get_or_fit(prefix, cat_dims, seed, warm_start)
+            if anchor is not None and plugin is None and not data.tasks:
+                base = self.get_or_fit(anchor, cat_dims, seed, warm_start)
                 model = condition_gp(data, cat_dims, hyperparameters(base))
                 self._items[key] = model
                 return model

@@ -596,22 +596,30 @@ class Engine:
         for m, d in data.items():
             warp = self._warp(m, d)
             dw = M.warped(d, warp) if warp is not None else None
+            # Long runs: hyperparameters of the data's first ``a`` observations (the anchor's
+            # own warp), refitted at a few counts only (``models.refit_anchor``).
+            a = M.refit_anchor(d.n, subset.LIMIT)
+            first = M.head(d, a) if a < d.n else None
             if dw is None:
                 models[m] = self.cache.get_or_fit(
-                    d, cat_dims, self.seed, self.warm_start, self.model_plugin)
+                    d, cat_dims, self.seed, self.warm_start, self.model_plugin, anchor=first)
                 continue
             warps[m] = warp[0]
+            first_w = None
+            if first is not None:
+                first_w = M.warped(first, self._warp(m, first)) or first
 
-            def fit(d: M.MetricData) -> Any:
+            def fit(d: M.MetricData, anchor: M.MetricData | None) -> Any:
                 import torch  # the first access may come from inside torch.no_grad()
 
                 with self._lock, single_thread(), torch.enable_grad():
-                    return self.cache.get_or_fit(d, cat_dims, self.seed, self.warm_start)
+                    return self.cache.get_or_fit(d, cat_dims, self.seed, self.warm_start,
+                                                 anchor=anchor)
 
             # Both on first access: the acquisition needs the warped GP, plots and best()
             # the GP of the data as observed (a dashboard refresh fits one GP, not two).
-            acq[m] = functools.partial(fit, dw)
-            lazy[m] = functools.partial(fit, d)
+            acq[m] = functools.partial(fit, dw, first_w)
+            lazy[m] = functools.partial(fit, d, first)
         if not data:
             if strict:
                 raise ModelFitError("no completed trial reports the objective")
