@@ -32,7 +32,9 @@ Protocol (the same for every seed; runs of one seed are paired: same ``seed=``):
   ``suggest(n=5)`` (online start design, the same points as the online-only run's), then
   ``suggest(n=20, task="offline")`` (offline start design), then 3 batches of
   ``suggest(n=20, task="offline")`` followed by ``suggest(n=5)`` (online): 20 online and 80
-  offline evaluations;
+  offline evaluations; the engine's defaults (``axnb.engine.strategy.TASK_SELECTION``: each
+  batch uses the multi-task GP's view of its task only when the other task ranks that task's
+  results better than chance, else the task's own GP);
 * ``online-only``: a plain ``Experiment(initial_trials=5)`` and 4 x ``suggest(n=5)``: the same
   20 online evaluations, without the offline data (it does not depend on the setting, so
   each seed runs once and serves both comparisons).

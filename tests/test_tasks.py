@@ -4,6 +4,7 @@ trials per task, the target task's best, the learned correlation, the file round
 from __future__ import annotations
 
 import json
+import math
 import warnings
 
 import pytest
@@ -208,9 +209,12 @@ def test_the_dashboard_picks_a_task(tmp_path):
         dash.close()
 
 
-def test_each_task_has_its_own_noise(tmp_path):
+def test_each_task_has_its_own_noise(tmp_path, monkeypatch):
     import numpy as np
 
+    from axnb.engine import strategy
+
+    monkeypatch.setattr(strategy, "TASK_SELECTION", None)  # always the multi-task views
     exp = _experiment(tmp_path)
     rng = np.random.default_rng(0)
     for k in range(16):
@@ -229,26 +233,56 @@ def test_each_task_has_its_own_noise(tmp_path):
     assert sim_view.noise_fraction("r") > online_view.noise_fraction("r")
 
 
-def test_task_selection_picks_the_own_gp_for_an_unrelated_task(tmp_path, monkeypatch):
-    import math
+def _unrelated(p: dict) -> float:
+    return math.sin(9 * p["x"]) * math.cos(7 * p["y"])
 
+
+ONLINE_POINTS = ({"x": 0.1, "y": 0.2}, {"x": 0.8, "y": 0.9}, {"x": 0.5, "y": 0.5},
+                 {"x": 0.3, "y": 0.6}, {"x": 0.6, "y": 0.3}, {"x": 0.2, "y": 0.8})
+
+
+def _with_offline(tmp_path, name: str, other) -> axnb.Experiment:
+    exp = axnb.Experiment(name, PARAMS, objective="r", tasks=["online", "offline"], seed=0,
+                          path=tmp_path)
+    for k in range(16):
+        p = {"x": (k % 4) / 3, "y": (k // 4) / 3}
+        exp.attach(p, result=other(p), task="offline")
+    for p in ONLINE_POINTS:
+        exp.attach(p, result=online(p))
+    return exp
+
+
+def test_the_target_uses_only_its_own_results_when_the_offline_task_is_unrelated(tmp_path):
+    picks = {}
+    for name, other in (("related", simulator), ("unrelated", _unrelated)):
+        exp = _with_offline(tmp_path, name, other)
+        model = exp.engine.fit(exp.trials).models["r"]
+        picks[name] = "multi-task view" if hasattr(model, "base") else "own GP"
+    assert picks == {"related": "multi-task view", "unrelated": "own GP"}
+
+
+def test_an_unrelated_task_leaves_the_target_suggestions_unchanged(tmp_path):
+    """With an uninformative offline task the target's suggestions are a plain experiment's
+    (same seed, same target results): the offline data do not drag them."""
+    exp = _with_offline(tmp_path, "tasks", _unrelated)
+    plain = axnb.Experiment("plain", PARAMS, objective="r", seed=0, path=tmp_path)
+    for p in ONLINE_POINTS:
+        plain.attach(p, result=online(p))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", RuntimeWarning)  # no fallback to random points
+        ours = [t.parameters for t in exp.suggest(n=2)]
+        theirs = [t.parameters for t in plain.suggest(n=2)]
+    assert ours == theirs
+    assert [t.task for t in exp.trials[-2:]] == ["online", "online"]
+
+
+def test_task_selection_by_loo_picks_the_own_gp_for_an_unrelated_task(tmp_path, monkeypatch):
     from axnb.engine import strategy
 
-    monkeypatch.setattr(strategy, "TASK_SELECTION", True)  # off by default (see its doc)
-
-    def unrelated(p: dict) -> float:
-        return math.sin(9 * p["x"]) * math.cos(7 * p["y"])
-
+    monkeypatch.setattr(strategy, "TASK_SELECTION", "loo")  # the former criterion
     picks = {}
-    for name, other in (("related", simulator), ("unrelated", unrelated)):
-        exp = axnb.Experiment(name, PARAMS, objective="r", tasks=["online", "offline"], seed=0,
-                              path=tmp_path)
-        for k in range(16):
-            p = {"x": (k % 4) / 3, "y": (k // 4) / 3}
-            exp.attach(p, result=other(p), task="offline")
-        for p in ({"x": 0.1, "y": 0.2}, {"x": 0.8, "y": 0.9}, {"x": 0.5, "y": 0.5},
-                  {"x": 0.3, "y": 0.6}, {"x": 0.6, "y": 0.3}, {"x": 0.2, "y": 0.8}):
-            exp.attach(p, result=online(p))
+    for name, other in (("related", simulator), ("unrelated", _unrelated)):
+        exp = _with_offline(tmp_path, name, other)
         model = exp.engine.fit(exp.trials).models["r"]
         picks[name] = "multi-task view" if hasattr(model, "base") else "own GP"
     assert picks == {"related": "multi-task view", "unrelated": "own GP"}

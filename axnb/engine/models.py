@@ -692,6 +692,17 @@ def loo(model: Any) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         )
 
 
+def discordance(pred: np.ndarray, y: np.ndarray) -> float:
+    """Fraction of the pairs of observations ``y`` that the predictions ``pred`` order the
+    other way (ties count half): 0 = same order, ~0.5 = unrelated, 1 = reversed."""
+    p, v = np.asarray(pred, dtype=np.float64), np.asarray(y, dtype=np.float64)
+    i, j = np.triu_indices(len(v), k=1)
+    if not len(i):
+        return 0.5
+    s = np.sign(p[i] - p[j]) * np.sign(v[i] - v[j])
+    return float(np.mean(np.where(s < 0, 1.0, np.where(s == 0, 0.5, 0.0))))
+
+
 def loo_log_density(model: Any, y: np.ndarray) -> float:
     """Sum of the leave-one-out log predictive densities of the observations ``y`` (original
     units, in the model's training order for its own task) under ``model`` (``loo``)."""

@@ -74,16 +74,21 @@ CENTER_FIRST = True
 #: suggestions with sems measured failing at 1e150). Suggestions then fall back with a
 #: warning naming the metric, ``predict`` raises, ``best`` uses the observed values.
 MAX_MODEL_SCALE = 1e100
-#: With tasks, ``True`` makes a task's model the GP of that task's own results instead of the
-#: multi-task GP's view when the former has the higher leave-one-out log predictive density
-#: on them (``_task_model``; from ``TASK_SELECTION_MIN`` results of the task). Off: measured
-#: on ``bench.multitask`` (first 4 paired seeds, 2026-12-01) it cut the unrelated-offline
-#: regret (0.78 / 0.96 / 0.65 / 0.60 against 1.16 / 2.78 / 0.49 / 2.55) but lost most of the
-#: related-offline gain (0.89 / 0.96 / 0.26 / 0.60 against 0.55 / 0.54 / 0.23 / 0.42;
-#: online-only 0.43 / 1.60 / 0.57 / 2.13): with 5-20 target results the target's own GP
-#: wins the comparison too often. A margin, or a criterion over both tasks, is the next try.
-TASK_SELECTION = False
+#: With tasks, how a task's model is chosen (``_task_model``, from ``TASK_SELECTION_MIN``
+#: results of the task): "rank" (default) uses the multi-task GP's view only when another
+#: task's results rank this task's results better than chance (``_informative``, by
+#: ``TASK_SELECTION_Z`` standard deviations), else the GP of the task's own results, warped
+#: and seeded as in a plain experiment (``_seed_position``): an unrelated task then changes
+#: nothing. "loo": the own GP when its leave-one-out log predictive density of the task's
+#: results beats the view's. None: always the view. Bench ``multitask``, 10 paired seeds,
+#: multi-task / online-only median final regret with a related and an unrelated offline
+#: task (bench/RESULTS.md "Combined experiments"): view 0.54x and 2.66x; "rank" z = 1.5
+#: 0.68x and 1.00x; z = 1.0 0.69x and 1.51x; a |difference|-weighted permutation test
+#: (p <= 0.067) 0.86x and 1.00x. "loo" lost most of the related gain on 4 seeds: the view's
+#: leave-one-out density was below the own GP's even on related runs (overconfident).
+TASK_SELECTION: str | None = "rank"
 TASK_SELECTION_MIN = 4
+TASK_SELECTION_Z = 1.5
 #: A space whose free columns are all discrete is enumerated up to this many points, so no
 #: suggestion repeats a tried point before every point is tried, and exhaustion is announced.
 MAX_ENUMERATED = 4096
@@ -91,6 +96,18 @@ MAX_ENUMERATED = 4096
 
 class ScaleError(ModelFitError):
     """A metric's results are too large to model (see ``MAX_MODEL_SCALE``)."""
+
+
+def _task_data(both: Any, task: int) -> Any:
+    """The data of task number ``task`` of multi-task data (``models.of_task``), under the
+    metric name ``"<metric>|task=<k>"`` except for the target (0): each task's own GP has
+    its own cache key and warm start, and the target's is the GP a plain experiment fits."""
+    from axnb.engine import models as M
+
+    data = M.of_task(both, task)
+    if task:
+        data.metric = f"{data.metric}|task={task}"
+    return data
 
 
 def _key(row: Sequence[float]) -> tuple:
@@ -239,7 +256,8 @@ class Engine:
             try:
                 pins, pinned = self._pins(fixed)
                 position = len(trials)
-                seed = derive_seed(self.seed, "suggest", position, n, sorted(pinned.items()))
+                seed = derive_seed(self.seed, "suggest", self._seed_position(trials, task), n,
+                                   sorted(pinned.items()))
                 points = self._discrete_points(pins) or None
                 k = self._task_index(task)
                 mine = self._of_task(trials, k)
@@ -562,6 +580,14 @@ class Engine:
             return 0
         return task if isinstance(task, int) else self.tasks.index(task)
 
+    def _seed_position(self, trials: Sequence[Trial], task: str | None) -> int:
+        """The position a suggestion's seed derives from: the number of trials, with tasks
+        of that task's trials. A target suggestion whose model ignores the other tasks
+        (``TASK_SELECTION``) is then the one a plain experiment makes from the same trials."""
+        if not self.tasks:
+            return len(trials)
+        return len(self._of_task(trials, self._task_index(task)))
+
     def _of_task(self, trials: Sequence[Trial], task: int | None) -> list[Trial]:
         """The trials of task number ``task`` (all of them without tasks)."""
         if task is None:
@@ -631,7 +657,9 @@ class Engine:
         self, trials: Sequence[Trial], metrics: Sequence[str], strict: bool, task: int
     ) -> FittedModel | None:
         """One ``MultiTaskGP`` per metric over every task's trials (cached like any fit); the
-        ``FittedModel`` holds its view of task number ``task`` and that task's data."""
+        ``FittedModel`` holds its view of task number ``task`` (or that task's own GP, see
+        ``_task_model``, with a warped acquisition model as a plain experiment's) and that
+        task's data."""
         from axnb.engine import models as M
 
         assert self.tasks is not None
@@ -639,36 +667,83 @@ class Engine:
         number = {name: i for i, name in enumerate(self.tasks)}
         task_of = {t.index: number.get(t.task or self.tasks[0], 0) for t in trials}
         cat_dims = {i: len(v) for i, v in sorted(self.encoder.cat_dims.items())}
-        models, data, bases = {}, {}, {}
+        models, data, bases, acq, warps = {}, {}, {}, {}, {}
         for m, d in self._training_data(trials, metrics).items():
             both = M.with_tasks(d, task_of, len(self.tasks))
             base = self.cache.get_or_fit(both, cat_dims, self.seed, self.warm_start)
             bases[m] = base
             data[m] = M.of_task(both, task)
-            models[m] = self._task_model(base, task, data[m], cat_dims)
+            models[m] = self._task_model(base, task, both, cat_dims)
+            warp = self._warp(m, d)
+            if warp is not None and not hasattr(models[m], "base"):
+                # the task's own GP: its acquisition's is warped as in the single-task path
+                dw = M.warped(_task_data(both, task), warp)
+                if dw is not None:
+                    warps[m] = warp[0]
+                    acq[m] = functools.partial(self._fit_locked, dw, cat_dims)
         if not data:
             if strict:
                 raise ModelFitError("no completed trial reports the objective")
             return None
-        return FittedModel(self.encoder, list(data), models, data, bases=bases)
+        return FittedModel(self.encoder, list(data), models, data, M.LazyModels({}, acq), warps,
+                           bases=bases)
 
-    def _task_model(self, base: Any, task: int, own: Any, cat_dims: dict[int, int]) -> Any:
+    def _fit_locked(self, data: Any, cat_dims: dict[int, int]) -> Any:
+        """The cached GP of ``data``, fitted under the engine's lock with gradients on (a
+        lazy model's first access may come from inside ``torch.no_grad()``)."""
+        import torch
+
+        with self._lock, single_thread(), torch.enable_grad():
+            return self.cache.get_or_fit(data, cat_dims, self.seed, self.warm_start)
+
+    def _task_model(self, base: Any, task: int, both: Any, cat_dims: dict[int, int]) -> Any:
         """The model of one task: the multi-task GP's view of it, or the GP of that task's
-        own results when those predict themselves better (``TASK_SELECTION``): the sum of
-        the leave-one-out log predictive densities of the task's results under each. An
-        unrelated task then no longer drags the target's model (bench ``multitask``)."""
+        own results (``TASK_SELECTION``): "loo" when those predict themselves better (the
+        sum of the leave-one-out log predictive densities of the task's results under
+        each), "rank" when no other task is informative (``_informative``). An unrelated
+        task then no longer drags the target's model (bench ``multitask``)."""
         from axnb.engine import models as M
 
         view = M.task_view(base, task)
+        own = _task_data(both, task)
         if not TASK_SELECTION or own.n < TASK_SELECTION_MIN:
             return view
         try:
+            if TASK_SELECTION == "rank":
+                if self._informative(task, both, cat_dims):
+                    return view
+                return self.cache.get_or_fit(own, cat_dims, self.seed, self.warm_start)
             single = self.cache.get_or_fit(own, cat_dims, self.seed, self.warm_start)
             if M.loo_log_density(single, own.Y) > M.loo_log_density(view, own.Y):
                 return single
         except Exception:  # a failed single-task fit: the multi-task view stands
             pass
         return view
+
+    def _informative(self, task: int, both: Any, cat_dims: dict[int, int]) -> bool:
+        """Whether another task's results rank this task's results better than chance: the
+        other task's GP, fitted to its results alone, predicts at this task's points, and
+        the fraction of pairs it orders the wrong way (``models.discordance``) is below 1/2
+        by ``TASK_SELECTION_Z`` standard deviations of that fraction under independence
+        (Kendall's tau). A ranking criterion, as RGPE's (Feurer et al. 2018): BO needs the
+        order of the values, and a related task's values may be offset or rescaled."""
+        import torch
+
+        from axnb.engine import models as M
+
+        own = _task_data(both, task)
+        n = own.n
+        limit = 0.5 - TASK_SELECTION_Z * math.sqrt(2 * (2 * n + 5) / (9 * n * (n - 1))) / 2
+        for k in range(both.tasks):
+            other = _task_data(both, k)
+            if k == task or other.n < TASK_SELECTION_MIN:
+                continue
+            gp = self.cache.get_or_fit(other, cat_dims, self.seed, self.warm_start)
+            with torch.no_grad():
+                mean, _ = M.predict_moments(gp, torch.as_tensor(own.X))
+            if M.discordance(mean.numpy(), own.Y) <= limit:
+                return True
+        return False
 
     def task_correlation(self, trials: Sequence[Trial]) -> dict[str, np.ndarray]:
         """metric -> the learned correlation matrix between the tasks (with tasks)."""
