@@ -1354,6 +1354,9 @@ class Experiment:
                             for name in self.tasks}
         if self.tasks or self.related:
             out["task_correlation"] = self.task_correlation(trials)
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", RuntimeWarning)  # a failed fit: nothing
+                out["target_model"] = self.engine.target_models(trials)
         if self.related:
             out["related"] = [r.info() for r in self.related]
         return out

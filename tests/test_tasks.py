@@ -258,6 +258,8 @@ def test_the_target_uses_only_its_own_results_when_the_offline_task_is_unrelated
         exp = _with_offline(tmp_path, name, other)
         model = exp.engine.fit(exp.trials).models["r"]
         picks[name] = "multi-task view" if hasattr(model, "base") else "own GP"
+        assert exp.summary()["target_model"] == {
+            "r": "all tasks" if name == "related" else "own results"}
     assert picks == {"related": "multi-task view", "unrelated": "own GP"}
 
 

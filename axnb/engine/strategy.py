@@ -745,6 +745,16 @@ class Engine:
                 return True
         return False
 
+    def target_models(self, trials: Sequence[Trial]) -> dict[str, str]:
+        """With tasks: metric -> what the target's model uses: "all tasks" (the multi-task
+        GP's view) or "own results" (its own GP: no other task ranks the target's results
+        better than chance, ``TASK_SELECTION``)."""
+        fitted = self.fit(trials, self.problem.metrics) if self.tasks else None
+        if fitted is None:
+            return {}
+        return {m: "all tasks" if hasattr(fitted.models[m], "base") else "own results"
+                for m in fitted.metrics}
+
     def task_correlation(self, trials: Sequence[Trial]) -> dict[str, np.ndarray]:
         """metric -> the learned correlation matrix between the tasks (with tasks)."""
         from axnb.engine import models as M
