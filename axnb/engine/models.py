@@ -95,8 +95,12 @@ MOO_WARP = "winsor"
 #: hyperparameters fitted to the first ``anchor`` of them. None: refit every time.
 REFIT_FROM: int | None = None
 REFIT_GROWTH = 0.05
-#: Fit with ``_fit_mll_lean`` (same objective and optimizer as BoTorch's fit, less overhead).
+#: Fit with ``_fit_mll_lean`` (same objective and optimizer as BoTorch's fit, less overhead)
+#: up to ``LEAN_FIT_MAX_N`` observations; BoTorch's fit above (its gradient is cheaper at
+#: size: 200 x 20-D 0.45 s against 0.90 s, 450 x 20-D 0.89 against 1.66 s; 30 x 6-D lean
+#: 0.076 against 0.116 s, 100 x 6-D 0.15 against 0.18 s).
 LEAN_FIT = True
+LEAN_FIT_MAX_N = 100
 #: Lower bound of an inferred noise variance (standardized units; BoTorch's default 1e-4).
 NOISE_FLOOR = 1e-4
 
@@ -286,6 +290,13 @@ def _fit_mll(model: Any, max_attempts: int, ftol: float) -> None:
     )
 
 
+#: ``dense_kernel``'s RBF takes the differences of every pair of rows directly up to this
+#: many elements (rows of A with its batches x rows of B x columns): faster for small data
+#: (30 x 30 in 6-D with its gradient 0.08 instead of 0.15 ms). Above, GPyTorch's matmul
+#: expansion: one suggest() at 450 observations in 20-D takes 1.7 s CPU instead of 3.4 s.
+DIRECT_DIFFERENCES = 40_000
+
+
 def dense_kernel(kernel: Any) -> Callable[[Any, Any], Any]:
     """``(A, B) -> kernel(A, B)`` as a dense matrix, for a (non-batched) GPyTorch kernel tree:
     written out for the sums, products, scales, RBF and categorical kernels of axnb's models
@@ -296,6 +307,7 @@ def dense_kernel(kernel: Any) -> Callable[[Any, Any], Any]:
     import torch
     from botorch.models.kernels.categorical import CategoricalKernel
     from gpytorch.kernels import AdditiveKernel, ProductKernel, RBFKernel, ScaleKernel
+    from gpytorch.kernels.kernel import sq_dist
 
     kind = type(kernel) if kernel.batch_shape == torch.Size([]) else None
     if kind is ScaleKernel:
@@ -318,8 +330,10 @@ def dense_kernel(kernel: Any) -> Callable[[Any, Any], Any]:
             if dims is not None:
                 A, B = A[..., dims], B[..., dims]
             if kind is RBFKernel:
-                return torch.exp(-0.5 * ((A / ls).unsqueeze(-2) - (B / ls).unsqueeze(-3))
-                                 .square().sum(-1))
+                A, B = A / ls, B / ls
+                if A.numel() * B.shape[-2] <= DIRECT_DIFFERENCES:
+                    return torch.exp(-0.5 * (A.unsqueeze(-2) - B.unsqueeze(-3)).square().sum(-1))
+                return torch.exp(-0.5 * sq_dist(A, B))  # GPyTorch's (matmul; no n x n x d)
             return torch.exp(-((A.unsqueeze(-2) != B.unsqueeze(-3)) / ls).mean(-1))
 
         return leaf
@@ -338,7 +352,8 @@ def _lean_fit_applies(model: Any) -> bool:
     from botorch.models import MixedSingleTaskGP, SingleTaskGP
 
     return (type(model) in (SingleTaskGP, MixedSingleTaskGP)
-            and getattr(model, "input_transform", None) is None)
+            and getattr(model, "input_transform", None) is None
+            and model.train_targets.shape[-1] <= LEAN_FIT_MAX_N)
 
 
 def _fit_mll_lean(model: Any, max_attempts: int, ftol: float) -> None:
