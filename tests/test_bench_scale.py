@@ -80,3 +80,15 @@ def test_scale_benchmark_smoke(tmp_path, scale, capsys, monkeypatch):
     summary = json.loads((out / "summary.json").read_text())["summary"]
     assert summary["ackley2/axnb"]["runs"] == 1
     assert "| Ackley 2-D (smoke) |" in capsys.readouterr().out
+
+
+def test_the_shifted_ackley_is_defined_on_the_whole_box(scale):
+    """Its optimum is off the centre of the box, and every point of the box evaluates."""
+    prob = scale.Problem("ackley10_shifted")
+    for corner in (0, 1):
+        params = {n: b[corner] for n, b in zip(prob.names, prob.bounds)}
+        assert prob(params) > prob.optimum
+    centre = {n: (lo + hi) / 2 for n, (lo, hi) in zip(prob.names, prob.bounds)}
+    assert prob(centre) > prob.optimum + 1
+    optimum = {n: s for n, s in zip(prob.names, prob.shift)}
+    assert prob(optimum) == pytest.approx(prob.optimum, abs=1e-9)
