@@ -57,6 +57,7 @@ from typing import Any  # noqa: E402
 
 import numpy as np  # noqa: E402
 
+from bench import sections  # noqa: E402
 from bench.run import _init_worker, apply_overrides, parse_overrides  # noqa: E402
 
 BENCH = Path(__file__).resolve().parent
@@ -435,28 +436,11 @@ def render(summary: dict[str, dict[str, Any]], meta: dict[str, Any]) -> str:
 def update_section(text: str, block: str) -> str:
     """``text`` with this section's generated block replaced, the rest kept (appended with a
     placeholder analysis when the section is missing)."""
-    lines = text.splitlines(keepends=True)
-    start = next((i for i, ln in enumerate(lines) if ln.rstrip("\n") == HEADING), None)
-    new = f"{BEGIN}\n{block}\n{END}"
-    if start is None:
-        sep = "" if not text or text.endswith("\n\n") else ("\n" if text.endswith("\n") else
-                                                            "\n\n")
-        return f"{text}{sep}{HEADING}\n\n{new}\n\n{ANALYSIS_PLACEHOLDER}\n"
-    end = next((i for i in range(start + 1, len(lines)) if lines[i].startswith("## ")),
-               len(lines))
-    section = "".join(lines[start:end])
-    if BEGIN in section and END in section:
-        i, j = section.index(BEGIN), section.index(END) + len(END)
-        section = section[:i] + new + section[j:]
-    else:
-        section = section[:len(HEADING) + 1] + "\n" + new + "\n" + section[len(HEADING) + 1:]
-    return "".join(lines[:start]) + section + "".join(lines[end:])
+    return sections.update_section(text, block, HEADING, BEGIN, END, ANALYSIS_PLACEHOLDER)
 
 
 def write_section(path: Path | str, block: str) -> None:
-    path = Path(path)
-    text = path.read_text() if path.exists() else ""
-    path.write_text(update_section(text, block))
+    sections.write_section(path, lambda text: update_section(text, block))
 
 
 # --------------------------------------------------------------------------- figures
