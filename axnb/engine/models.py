@@ -473,11 +473,7 @@ def fit_gp(
             with seeded(derive_seed(seed, "fit", attempt)), quiet():
                 model = _build(data, cat_dims, YVAR_FLOOR if attempt == 0 else JITTER_NOISE)
                 if attempt == 0 and warm:
-                    with torch.no_grad():
-                        for name, p in model.named_parameters():
-                            w = warm.get(name)
-                            if w is not None and w.shape == p.shape:
-                                p.copy_(w)
+                    set_hyperparameters(model, warm)
                 elif attempt > 0:
                     sample_all_priors(model)
                 _fit_mll(model, max_attempts=3 if attempt == 0 else 5, ftol=FIT_FTOL)
@@ -803,16 +799,23 @@ def head(data: MetricData, m: int) -> MetricData:
 
 def condition_gp(data: MetricData, cat_dims: Mapping[int, int], hyper: dict[str, Any]) -> Any:
     """A GP on ``data`` with the hyperparameters ``hyper`` of another fit (no optimization)."""
-    import torch
 
     model = _build(data, cat_dims, YVAR_FLOOR)
+    set_hyperparameters(model, hyper)
+    model.eval()
+    return model
+
+
+def set_hyperparameters(model: Any, hyper: dict[str, Any]) -> None:
+    """Copy the raw hyperparameters ``hyper`` (``hyperparameters`` of another fit) into
+    ``model`` where names and shapes match."""
+    import torch
+
     with torch.no_grad():
         for name, p in model.named_parameters():
             w = hyper.get(name)
             if w is not None and w.shape == p.shape:
                 p.copy_(w)
-    model.eval()
-    return model
 
 
 class ModelCache:

@@ -634,18 +634,10 @@ class Engine:
             first_w = None
             if first is not None:
                 first_w = M.warped(first, self._warp(m, first)) or first
-
-            def fit(d: M.MetricData, anchor: M.MetricData | None) -> Any:
-                import torch  # the first access may come from inside torch.no_grad()
-
-                with self._lock, single_thread(), torch.enable_grad():
-                    return self.cache.get_or_fit(d, cat_dims, self.seed, self.warm_start,
-                                                 anchor=anchor)
-
             # Both on first access: the acquisition needs the warped GP, plots and best()
             # the GP of the data as observed (a dashboard refresh fits one GP, not two).
-            acq[m] = functools.partial(fit, dw, first_w)
-            lazy[m] = functools.partial(fit, d, first)
+            acq[m] = functools.partial(self._fit_locked, dw, cat_dims, first_w)
+            lazy[m] = functools.partial(self._fit_locked, d, cat_dims, first)
         if not data:
             if strict:
                 raise ModelFitError("no completed trial reports the objective")
@@ -688,13 +680,15 @@ class Engine:
         return FittedModel(self.encoder, list(data), models, data, M.LazyModels({}, acq), warps,
                            bases=bases)
 
-    def _fit_locked(self, data: Any, cat_dims: dict[int, int]) -> Any:
-        """The cached GP of ``data``, fitted under the engine's lock with gradients on (a
-        lazy model's first access may come from inside ``torch.no_grad()``)."""
+    def _fit_locked(self, data: Any, cat_dims: dict[int, int], anchor: Any = None) -> Any:
+        """The cached GP of ``data`` (with ``anchor``'s hyperparameters, see
+        ``models.refit_anchor``), fitted under the engine's lock with gradients on (a lazy
+        model's first access may come from inside ``torch.no_grad()``)."""
         import torch
 
         with self._lock, single_thread(), torch.enable_grad():
-            return self.cache.get_or_fit(data, cat_dims, self.seed, self.warm_start)
+            return self.cache.get_or_fit(data, cat_dims, self.seed, self.warm_start,
+                                         anchor=anchor)
 
     def _task_model(self, base: Any, task: int, both: Any, cat_dims: dict[int, int]) -> Any:
         """The model of one task: the multi-task GP's view of it, or the GP of that task's
