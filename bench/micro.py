@@ -280,9 +280,10 @@ def bench_scale(folder: Path, ns: tuple[int, ...] = SCALE_NS,
     ``exp.predict`` at 10 points. Optuna: one ``ask`` + 6 ``suggest_float`` on a study holding
     the same points (run at a size only if the estimate from the two previous sizes is below
     ``optuna_limit`` CPU seconds). Times are CPU (``time.process_time``, one thread) and wall;
-    above ``axnb.engine.subset.LIMIT`` observations axnb models a subset of that many."""
+    above ``axnb.engine.subset.LIMIT`` observations axnb models a subset of that many, and
+    above ``axnb.engine.trust.FROM`` its suggestions come from a trust region."""
     import axnb
-    from axnb.engine import subset
+    from axnb.engine import subset, trust
 
     _write_experiment(folder / "warm.axnb.json", _design(8), np.zeros(8))
     warm = axnb.load(folder / "warm.axnb.json")
@@ -296,7 +297,7 @@ def bench_scale(folder: Path, ns: tuple[int, ...] = SCALE_NS,
         y = np.array([hartmann6(p) for p in x])
         path = folder / f"scale{n}.axnb.json"
         _write_experiment(path, x, y)
-        row: dict[str, Any] = {"n": n, "subset": n > subset.LIMIT}
+        row: dict[str, Any] = {"n": n, "subset": n > subset.LIMIT, "trust": trust.applies(n)}
         exp = axnb.load(path)
         _ = exp.trials
         t, row["suggest_cpu"], row["suggest_wall"] = _timed(exp.suggest)
@@ -328,7 +329,7 @@ def bench_scale(folder: Path, ns: tuple[int, ...] = SCALE_NS,
               + (f"{o['cpu']:.2f}s CPU ({o['wall']:.2f}s wall), Optuna / axnb {ratio:.1f}"
                  if "cpu" in o else f"not run (est. {est:.0f} s CPU from the scaling)"),
               flush=True)
-    return {"ns": list(ns), "limit": subset.LIMIT, "rows": rows,
+    return {"ns": list(ns), "limit": subset.LIMIT, "trust_from": trust.FROM, "rows": rows,
             "optuna_limit_s": optuna_limit}
 
 
@@ -350,7 +351,9 @@ def scale_markdown(res: dict[str, Any]) -> str:
             opt, ratio = _cell(o["cpu"], o["wall"]), f"{r['optuna_over_axnb']:.1f}"
         else:
             opt, ratio = f"not run (est. {o['estimate_cpu']:.0f} s from the scaling)", "—"
-        rows.append([f"{r['n']:,}" + (" (subset)" if r["subset"] else ""),
+        notes = [k for k, on in (("subset", r["subset"]), ("trust region", r.get("trust")))
+                 if on]
+        rows.append([f"{r['n']:,}" + (f" ({'; '.join(notes)})" if notes else ""),
                      _cell(r["suggest_cpu"], r["suggest_wall"]), opt, ratio,
                      _cell(r["contour_cpu"], r["contour_wall"]),
                      _cell(r["contour_cached_cpu"], r["contour_cached_wall"]),

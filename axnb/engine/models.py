@@ -297,6 +297,23 @@ def _fit_mll(model: Any, max_attempts: int, ftol: float) -> None:
 DIRECT_DIFFERENCES = 40_000
 
 
+def lengthscales(model: Any) -> np.ndarray:
+    """Lengthscale of each input column: the first kernel with a lengthscale that covers it
+    (1.0 where none does)."""
+    d = model.train_inputs[0].shape[-1]
+    out = np.full(d, np.nan)
+    for mod in model.covar_module.modules():
+        if not getattr(mod, "has_lengthscale", False) or mod.lengthscale is None:
+            continue
+        dims = list(range(d)) if mod.active_dims is None else [int(i) for i in mod.active_dims]
+        ls = mod.lengthscale.detach().reshape(-1, mod.lengthscale.shape[-1])[0].numpy()
+        ls = np.resize(ls, len(dims))
+        for j, v in zip(dims, ls):
+            if np.isnan(out[j]):
+                out[j] = float(v)
+    return np.where(np.isnan(out), 1.0, out)
+
+
 def dense_kernel(kernel: Any) -> Callable[[Any, Any], Any]:
     """``(A, B) -> kernel(A, B)`` as a dense matrix, for a (non-batched) GPyTorch kernel tree:
     written out for the sums, products, scales, RBF and categorical kernels of axnb's models

@@ -117,17 +117,30 @@ class AcquisitionOptimizer:
         self.encoder = encoder
         self.repairer = repairer
         self.settings = settings
+        #: ``(lo, hi)`` unit-space corners the continuous search is limited to during one
+        #: ``optimize`` call (a trust region, see ``trust``); None: the unit cube.
+        self.box: tuple[np.ndarray, np.ndarray] | None = None
         #: Candidates examined and those no repair made valid (a predicate rejected them):
         #: the share of the acquisition budget that rejection wastes.
         self.examined = self.invalid = 0
 
     def optimize(
         self, acqf: Any, n: int, pins: dict[int, float], X_pending: np.ndarray | None,
-        avoid: np.ndarray | None = None,
+        avoid: np.ndarray | None = None, box: tuple[np.ndarray, np.ndarray] | None = None,
     ) -> list[np.ndarray]:
         """``n`` rows; each chosen row is added to the pending points of the next. Rows equal
         to a pending row or to one of ``avoid`` (already evaluated) are taken only when
-        nothing else can be found."""
+        nothing else can be found. ``box``: ``(lo, hi)`` limits of a continuous search."""
+        self.box = box
+        try:
+            return self._optimize(acqf, n, pins, X_pending, avoid)
+        finally:
+            self.box = None
+
+    def _optimize(
+        self, acqf: Any, n: int, pins: dict[int, float], X_pending: np.ndarray | None,
+        avoid: np.ndarray | None,
+    ) -> list[np.ndarray]:
         import torch
 
         base = None if X_pending is None or not len(X_pending) else torch.tensor(
@@ -202,6 +215,9 @@ class AcquisitionOptimizer:
         k = self.settings.raw_samples if self.repairer.uc.empty else 64
         seed = int(torch.randint(0, 2**31 - 1, (1,)).item())
         rows = space_filling(self.encoder, self.repairer, k, seed, 0, pins)
+        if self.box is not None and self.repairer.uc.empty:  # a trust region (continuous)
+            lo, hi = self.box
+            rows = lo + np.asarray(rows) * (hi - lo)
         with torch.no_grad():
             vals = acqf(torch.tensor(rows, dtype=torch.float64).unsqueeze(-2)).reshape(-1)
         order = np.argsort(-vals.numpy(), kind="stable")
@@ -286,6 +302,8 @@ class AcquisitionOptimizer:
     def _bounds(self) -> Any:
         import torch
 
+        if self.box is not None:
+            return torch.as_tensor(np.stack(self.box), dtype=torch.float64)
         d = self.encoder.d
         return torch.stack([torch.zeros(d), torch.ones(d)]).to(torch.float64)
 

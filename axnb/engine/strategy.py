@@ -47,7 +47,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from axnb.engine import subset
+from axnb.engine import subset, trust
 from axnb.engine.acquisition import Problem, constraints_met
 from axnb.engine.context import derive_seed, quiet, seeded, single_thread
 from axnb.engine.encoding import CONTINUOUS, Encoder
@@ -495,25 +495,65 @@ class Engine:
         untried = [] if points is None else [r for k, r in points.items() if k not in tried]
         if points is not None and not untried:
             return []  # exhausted: the caller repeats the best points
+        region = self._trust_region(trials, pins, points, task)
         with seeded(seed), quiet():
-            acqf, _, pending = self.acquisition(trials, derive_seed(seed, "mc"), task)
+            acqf, _, pending = self.acquisition(trials, derive_seed(seed, "mc"), task, region)
             self.status = "optimizing acquisition"
             if points is not None and len(points) <= self.settings.max_enumerate:
                 return self.optimizer.choose(acqf, min(n, len(untried)), np.asarray(untried))
             avoid = [] if points is None else [r for k, r in points.items() if k in tried]
-            exact = self._exact_rows(trials, task)
+            exact = self._exact_rows(trials, task, region)
             if exact is not None:
                 avoid += list(exact)
+            box = None if region is None else self._trust_box(trials, region)
             return self.optimizer.optimize(
                 acqf, n, pins, pending,
-                np.asarray(avoid).reshape(-1, self.encoder.d) if avoid else None,
+                np.asarray(avoid).reshape(-1, self.encoder.d) if avoid else None, box,
             )
 
-    def _exact_rows(self, trials: Sequence[Trial], task: int | None = None) -> np.ndarray | None:
+    def _trust_region(
+        self, trials: Sequence[Trial], pins: dict[int, float],
+        points: dict[tuple, np.ndarray] | None, task: int | None,
+    ) -> trust.Region | None:
+        """The trust region of a long run (``trust``), or None below ``trust.FROM``
+        observations and where it does not apply: tasks, plug-ins, pins, linear
+        constraints, predicates, hierarchical parameters, several objectives, outcome
+        constraints, or a parameter that is not continuous."""
+        from axnb.engine import models as M
+
+        p = self.problem
+        if (trust.FROM is None or self.tasks or task is not None or pins or points is not None
+                or self.model_plugin is not None or self.acquisition_plugin is not None
+                or len(p.objectives) != 1 or p.outcome_constraints
+                or not self.repairer.uc.empty or self.repairer.predicates
+                or self.space.conditional
+                or len(self.encoder.cont_dims) != self.encoder.d):
+            return None
+        d = M.collect(self.encoder, trials, p.objectives[0].metric)
+        if not trust.applies(d.n):
+            return None
+        order = np.argsort(d.trial_indices, kind="stable")
+        return trust.region(np.asarray(d.X)[order], p.objectives[0].sign * np.asarray(d.Y)[order],
+                            [d.trial_indices[k] for k in order])
+
+    def _trust_box(self, trials: Sequence[Trial], region: trust.Region
+                   ) -> tuple[np.ndarray, np.ndarray]:
+        """The trust region's corners, shaped by the lengthscales of its model."""
+        from axnb.engine import models as M
+
+        metric = self.problem.objectives[0].metric
+        fitted = self._fitted(trials, [metric], region=region)
+        assert fitted is not None
+        return trust.box(region.centre, M.lengthscales(fitted.model_list([metric])), region.size)
+
+    def _exact_rows(self, trials: Sequence[Trial], task: int | None = None,
+                    region: trust.Region | None = None) -> np.ndarray | None:
         """Evaluated points when every objective is observed without noise (sems of 0, or an
         inferred noise below ``NOISY_FRACTION``): evaluating one again teaches nothing, so
-        the optimizer avoids them. None for noisy data, where repeats can pay."""
-        fitted = self._fitted(trials, [o.metric for o in self.problem.objectives], task=task)
+        the optimizer avoids them. None for noisy data, where repeats can pay. ``region``: a
+        trust region, whose trials are modelled."""
+        fitted = self._fitted(trials, [o.metric for o in self.problem.objectives], task=task,
+                              region=region)
         if fitted is None:
             return None
         rows = []
@@ -528,10 +568,12 @@ class Engine:
         return np.unique(np.concatenate(rows), axis=0) if rows else None
 
     def acquisition(
-        self, trials: Sequence[Trial], mc_seed: int, task: int | None = None
+        self, trials: Sequence[Trial], mc_seed: int, task: int | None = None,
+        region: trust.Region | None = None,
     ) -> tuple[Any, str, np.ndarray]:
         """The acquisition function for ``trials``, its kind and the pending rows; with
-        tasks, of task number ``task`` (default the target), its trials' pending.
+        tasks, of task number ``task`` (default the target), its trials' pending. ``region``:
+        a trust region, whose trials are modelled (default all, or ``subset``'s).
 
         Raises ``ModelFitError`` when no model can be fitted.
         """
@@ -539,7 +581,7 @@ class Engine:
 
         problem = self._modelled_problem(trials)
         self.status = "fitting model"
-        fitted = self._fitted(trials, problem.metrics, strict=True, task=task)
+        fitted = self._fitted(trials, problem.metrics, strict=True, task=task, region=region)
         assert fitted is not None
         mine = self._of_task(trials, self._task_index(task))
         if not fitted.data[problem.objectives[0].metric].n:
@@ -607,10 +649,12 @@ class Engine:
     # ---------------------------------------------------------------- models
     def _fitted(
         self, trials: Sequence[Trial], metrics: Sequence[str], strict: bool = False,
-        task: int | None = None,
+        task: int | None = None, region: trust.Region | None = None,
     ) -> FittedModel | None:
         """Fitted models of ``metrics``; with tasks, views of task number ``task`` (default
-        the target) of the multi-task GPs, with that task's data (``_multitask``)."""
+        the target) of the multi-task GPs, with that task's data (``_multitask``).
+        ``region``: a trust region (without tasks): its trials are modelled, with the
+        hyperparameters of its anchor's trials."""
         from axnb.engine import models as M
 
         if self.tasks:
@@ -618,7 +662,10 @@ class Engine:
 
         cat_dims = {i: len(v) for i, v in sorted(self.encoder.cat_dims.items())}
         models, lazy, acq, warps = {}, {}, {}, {}
-        data = self._training_data(trials, metrics)
+        data = self._training_data(trials, metrics, None if region is None else region.keep)
+        heads = None
+        if region is not None and region.anchor is not None:
+            heads = self._training_data(trials, metrics, region.anchor)
         for m, d in data.items():
             warp = self._warp(m, d)
             dw = M.warped(d, warp) if warp is not None else None
@@ -626,6 +673,8 @@ class Engine:
             # own warp), refitted at a few counts only (``models.refit_anchor``).
             a = M.refit_anchor(d.n, subset.LIMIT)
             first = M.head(d, a) if a < d.n else None
+            if heads is not None:
+                first = heads.get(m)
             if dw is None:
                 models[m] = self.cache.get_or_fit(
                     d, cat_dims, self.seed, self.warm_start, self.model_plugin, anchor=first)
@@ -761,13 +810,16 @@ class Engine:
                 out[m] = corr
         return out
 
-    def _training_data(self, trials: Sequence[Trial], metrics: Sequence[str]) -> dict[str, Any]:
-        """metric -> its ``MetricData`` (the ``subset`` of a large experiment; metrics without
-        data left out); ``ScaleError`` for results too large to model."""
+    def _training_data(self, trials: Sequence[Trial], metrics: Sequence[str],
+                       keep: frozenset[int] | None = None) -> dict[str, Any]:
+        """metric -> its ``MetricData`` (the trials of ``keep``, default the ``subset`` of a
+        large experiment; metrics without data left out); ``ScaleError`` for results too
+        large to model."""
         from axnb.engine import models as M
 
         collected = {m: M.collect(self.encoder, trials, m) for m in metrics}
-        keep = self._subset(trials, collected)
+        if keep is None:
+            keep = self._subset(trials, collected)
         out = {}
         for m in metrics:
             d = collected[m] if keep is None else subset.restrict(collected[m], keep)
