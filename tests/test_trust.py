@@ -95,11 +95,14 @@ def test_trust_region_limits_the_search_and_its_model(tmp_path, monkeypatch):
     assert axnb.load(tmp_path / "copy" / "e.json").suggest().parameters == t.parameters
 
 
-def test_trust_region_off_by_default_and_below_from(tmp_path, monkeypatch):
-    """``FROM = None`` (the default) and runs of at most ``FROM`` observations suggest exactly
-    what they suggest without trust regions."""
-    assert trust.FROM is None
-    plain = _run(tmp_path, 14, "a.json").suggest().parameters
+def test_trust_region_from_200_observations_and_off_with_none(tmp_path, monkeypatch):
+    """Trust regions start above 200 observations; runs of at most ``FROM`` observations
+    suggest exactly what they suggest without them (``FROM = None``)."""
+    assert trust.FROM == 200
+    monkeypatch.setattr(trust, "FROM", None)
+    off = _run(tmp_path, 14, "a.json")
+    plain = off.suggest().parameters
+    assert off.engine._trust_region(off.trials, {}, None, None) is None
     monkeypatch.setattr(trust, "FROM", 14)
     assert _run(tmp_path, 14, "b.json").suggest().parameters == plain
 
