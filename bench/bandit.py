@@ -60,6 +60,8 @@ from typing import Any  # noqa: E402
 
 import numpy as np  # noqa: E402
 
+from bench import markdown as md  # noqa: E402
+
 BENCH = Path(__file__).resolve().parent
 RESULTS = BENCH / "RESULTS.md"
 HEADING = "## Bandits: A/B rounds (python -m bench.bandit)"
@@ -454,19 +456,6 @@ def _meta(wall: float, workers: int, **extra: Any) -> dict[str, Any]:
 
 
 # --------------------------------------------------------------------------- markdown
-def _table(header: list[str], rows: list[list[str]]) -> str:
-    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
-    lines += ["| " + " | ".join(r) + " |" for r in rows]
-    return "\n".join(lines)
-
-
-def _seeds_text(seeds: Sequence[int]) -> str:
-    seeds = list(seeds)
-    if seeds and seeds == list(range(seeds[0], seeds[0] + len(seeds))):
-        return f"{len(seeds)} seeds ({seeds[0]}–{seeds[-1]})"
-    return f"{len(seeds)} seeds"
-
-
 def _policy_rows(summary: dict[str, dict[str, Any]], best_of: str = "mean") -> list[list[str]]:
     lowest = min(s[best_of] for s in summary.values()) if summary else math.nan
     rows = []
@@ -500,12 +489,12 @@ def render_benchmark(data: dict[str, Any], command: str = "python -m bench.bandi
         "",
         f"10 Bernoulli arms, true rates {rates[0]:.3f}–{rates[-1]:.3f} evenly spaced (order "
         f"shuffled per seed), {meta['units']:,} units a round split by a multinomial draw on "
-        f"the weights, {meta['rounds']} rounds, {_seeds_text(meta['seeds'])}. Cumulative "
+        f"the weights, {meta['rounds']} rounds, {md.seeds_text(meta['seeds'])}. Cumulative "
         f"regret = Σ units × (p_best − p_arm), in lost conversions (uniform's expectation: "
         f"{exp_uniform:.0f}); accuracy = final recommendation is the true best arm; "
         f"the pick's regret = p_best − p_recommended. Lowest mean regret in bold.",
         "",
-        _table(HEADER, _policy_rows(st)),
+        md.table(HEADER, _policy_rows(st)),
     ]
     dr = data.get("drift", {}).get("summary") or {}
     if dr:
@@ -519,12 +508,12 @@ def render_benchmark(data: dict[str, Any], command: str = "python -m bench.bandi
                          f"{s['last_best_share']:.0%}"])
         lines += [
             "",
-            f"**Drifting world** ({_seeds_text(meta['drift_seeds'])}): the same arms, whose "
+            f"**Drifting world** ({md.seeds_text(meta['drift_seeds'])}): the same arms, whose "
             f"rates reverse order at round {half} (the best arm becomes the worst, the worst "
             f"the best). Regret counts against each round's best arm; accuracy against the "
             f"best arm after the change.",
             "",
-            _table(["policy", "cumulative regret, mean ± s.e.", "median [IQR]",
+            md.table(["policy", "cumulative regret, mean ± s.e.", "median [IQR]",
                     f"rounds 0–{half - 1} (mean)", f"rounds {half}–{meta['rounds'] - 1} (mean)",
                     "accuracy (new best)", "new best's share, last round"], rows),
         ]
@@ -538,7 +527,7 @@ def render_tuning(data: dict[str, Any], command: str = "python -m bench.bandit -
     lines = [
         f"**Tuning MIN_WEIGHT × PRUNE** (`{command}`, {meta['date']}, "
         f"{meta['wall_time'] / 60:.1f} min): stationary world, {meta['rounds']} rounds, "
-        f"{_seeds_text(meta['seeds'])} (not the reported ones). Cumulative regret mean ± s.e. "
+        f"{md.seeds_text(meta['seeds'])} (not the reported ones). Cumulative regret mean ± s.e. "
         f"[median]; accuracy. axnb and plain Thompson at the same settings.",
         "",
     ]
@@ -556,7 +545,7 @@ def render_tuning(data: dict[str, Any], command: str = "python -m bench.bandit -
             row.append(f"**{cell}**" if c["mean"] == best[p] else cell)
         row += [f"{by[p]['accuracy']:.0%}" for p in policies]
         rows.append(row)
-    lines.append(_table(header, rows))
+    lines.append(md.table(header, rows))
     return "\n".join(lines)
 
 

@@ -63,6 +63,7 @@ from typing import Any  # noqa: E402
 
 import numpy as np  # noqa: E402
 
+from bench import markdown as md  # noqa: E402
 from bench import sections  # noqa: E402
 
 BENCH = Path(__file__).resolve().parent
@@ -297,12 +298,6 @@ def row_key(run: dict[str, Any]) -> str:
     return f"{run['method']}@{run['inactive']:g}"
 
 
-def _quantiles(values: Sequence[float]) -> dict[str, float]:
-    v = np.asarray(values, dtype=float)
-    return {"median": float(np.median(v)), "q25": float(np.quantile(v, 0.25)),
-            "q75": float(np.quantile(v, 0.75)), "mean": float(v.mean())}
-
-
 def summarize(runs: list[dict[str, Any]], mid: int) -> dict[str, dict[str, Any]]:
     """Per row (method, or method@INACTIVE), in the runs' order: regret at the end and after
     ``mid`` trials (median, IQR, mean), the best's branch, the share of trials in A, times."""
@@ -316,8 +311,8 @@ def summarize(runs: list[dict[str, Any]], mid: int) -> dict[str, dict[str, Any]]
                               or [np.array([math.nan])])
         out[key] = {
             "method": rs[0]["method"], "inactive": rs[0]["inactive"], "runs": len(rs),
-            "final": _quantiles([r["final_regret"] for r in rs]),
-            "mid": _quantiles([r["regret_trace"][min(mid, len(r["regret_trace"])) - 1]
+            "final": md.quantiles([r["final_regret"] for r in rs]),
+            "mid": md.quantiles([r["regret_trace"][min(mid, len(r["regret_trace"])) - 1]
                                for r in rs]),
             "best_in_a": int(sum(r["best_branch"] == "A" for r in rs)),
             "below_b": int(sum(r["final_regret"] < F_STAR_B_REGRET - 1e-9 for r in rs)),
@@ -366,33 +361,6 @@ def run_benchmark(seeds: Sequence[int], trials: int, methods: Sequence[str],
 
 
 # --------------------------------------------------------------------------- markdown
-def _table(header: list[str], rows: list[list[str]]) -> str:
-    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
-    lines += ["| " + " | ".join(r) + " |" for r in rows]
-    return "\n".join(lines)
-
-
-def _fmt(x: float) -> str:
-    if x == 0:
-        return "0"
-    if abs(x) >= 0.01:
-        return f"{x:.3f}"
-    return f"{x:.1e}"
-
-
-def _q(s: dict[str, float]) -> str:
-    return f"{_fmt(s['median'])} [{_fmt(s['q25'])}, {_fmt(s['q75'])}]"
-
-
-def _seeds_text(seeds: Sequence[int]) -> str:
-    seeds = list(seeds)
-    if len(seeds) == 1:
-        return f"1 seed ({seeds[0]})"
-    if seeds and seeds == list(range(seeds[0], seeds[0] + len(seeds))):
-        return f"{len(seeds)} seeds ({seeds[0]}–{seeds[-1]})"
-    return f"{len(seeds)} seeds"
-
-
 def _ms(x: float | None) -> str:
     if x is None or math.isnan(x):
         return "—"
@@ -411,7 +379,8 @@ def render(data: dict[str, Any], command: str | None = None) -> str:
 
     def row(key: str, name: str) -> list[str]:
         s = summ[key]
-        return [name, _q(s["final"]), _q(s["mid"]), f"{s['best_in_a']}/{s['runs']}",
+        return [name, md.quartiles(s["final"]), md.quartiles(s["mid"]),
+                f"{s['best_in_a']}/{s['runs']}",
                 f"{s['below_b']}/{s['runs']}", f"{s['share_a']:.0%}",
                 f"{_ms(s['ask_median'])} ({_ms(s['ask_median_late'])})"]
 
@@ -434,13 +403,13 @@ def render(data: dict[str, Any], command: str | None = None) -> str:
         f"(best {F_STAR:.5f}; a second well at -3.09); B: `b1, b2` in [0, 1], one Gaussian well "
         f"`-{B_DEPTH:g} exp(-{B_WIDTH:g} |b - {B_CENTER}|²)` (best -{B_DEPTH:g}, so a run that "
         f"settles in B keeps regret {F_STAR_B_REGRET:.3f}). Regret = best value observed − f*; "
-        f"{n} trials, {_seeds_text(meta['seeds'])}. \"best in A\": runs whose best trial is in "
+        f"{n} trials, {md.seeds_text(meta['seeds'])}. \"best in A\": runs whose best trial is in "
         f"branch A; \"below {F_STAR_B_REGRET:.3f}\": runs that beat B's optimum; \"trials in "
         f"A\": mean share of the trials spent in A. Time per suggest: `suggest()` / Optuna's "
         f"`ask` + `suggest_*`, median over all trials"
         + (f" (over trials 11–{n})." if n > 10 else "."),
         "",
-        _table(header, rows),
+        md.table(header, rows),
     ]
     if len(imp_rows) > 1:
         lines += [
@@ -449,7 +418,7 @@ def render(data: dict[str, Any], command: str | None = None) -> str:
             "encoded value the GP sees for an inactive child; the unit cube is [0, 1]): "
             "`axnb-hier` on the same seeds.",
             "",
-            _table(["INACTIVE", *header[1:]], imp_rows),
+            md.table(["INACTIVE", *header[1:]], imp_rows),
         ]
     return "\n".join(lines)
 

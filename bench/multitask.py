@@ -69,6 +69,7 @@ from typing import Any  # noqa: E402
 
 import numpy as np  # noqa: E402
 
+from bench import markdown as md  # noqa: E402
 from bench import sections  # noqa: E402
 
 BENCH = Path(__file__).resolve().parent
@@ -248,12 +249,6 @@ def run_tasks(tasks: list[dict[str, Any]], workers: int = 2,
 
 
 # --------------------------------------------------------------------------- summaries
-def _quantiles(values: Sequence[float]) -> dict[str, float]:
-    v = np.asarray(values, dtype=float)
-    return {"median": float(np.median(v)), "q25": float(np.quantile(v, 0.25)),
-            "q75": float(np.quantile(v, 0.75)), "mean": float(v.mean())}
-
-
 def summarize(runs: list[dict[str, Any]]) -> dict[str, Any]:
     """Per row (online-only, multitask/<setting>): regret quantiles after each batch, task
     correlation, CPU time; per setting: the ratio of medians, paired wins, the target."""
@@ -265,8 +260,8 @@ def summarize(runs: list[dict[str, Any]]) -> dict[str, Any]:
         n_points = len(rs[0]["regret_trace"])
         corr = [r["task_correlation"] for r in rs if r["task_correlation"] is not None]
         rows[key] = {
-            "runs": len(rs), "final": _quantiles([r["final_regret"] for r in rs]),
-            "trace": [_quantiles([r["regret_trace"][i] for r in rs]) for i in range(n_points)],
+            "runs": len(rs), "final": md.quantiles([r["final_regret"] for r in rs]),
+            "trace": [md.quantiles([r["regret_trace"][i] for r in rs]) for i in range(n_points)],
             "corr_mean": float(np.mean(corr)) if corr else None,
             "corr_min": float(np.min(corr)) if corr else None,
             "corr_max": float(np.max(corr)) if corr else None,
@@ -329,33 +324,6 @@ def run_benchmark(seeds: Sequence[int], settings: Sequence[str], workers: int = 
 
 
 # --------------------------------------------------------------------------- markdown
-def _table(header: list[str], rows: list[list[str]]) -> str:
-    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
-    lines += ["| " + " | ".join(r) + " |" for r in rows]
-    return "\n".join(lines)
-
-
-def _fmt(x: float) -> str:
-    if x == 0:
-        return "0"
-    if abs(x) >= 0.01:
-        return f"{x:.3f}"
-    return f"{x:.1e}"
-
-
-def _q(s: dict[str, float]) -> str:
-    return f"{_fmt(s['median'])} [{_fmt(s['q25'])}, {_fmt(s['q75'])}]"
-
-
-def _seeds_text(seeds: Sequence[int]) -> str:
-    seeds = list(seeds)
-    if len(seeds) == 1:
-        return f"1 seed ({seeds[0]})"
-    if seeds and seeds == list(range(seeds[0], seeds[0] + len(seeds))):
-        return f"{len(seeds)} seeds ({seeds[0]}–{seeds[-1]})"
-    return f"{len(seeds)} seeds"
-
-
 def render(data: dict[str, Any], command: str | None = None) -> str:
     """The generated part of the section: the setup, the regret table, the ratios."""
     meta, summ = data["meta"], data["summary"]
@@ -379,7 +347,8 @@ def render(data: dict[str, Any], command: str | None = None) -> str:
         corr = "—" if r["corr_mean"] is None else \
             f"{r['corr_mean']:.2f} [{r['corr_min']:.2f}, {r['corr_max']:.2f}]"
         fb = f" ({r['fallbacks']} fallback points)" if r["fallbacks"] else ""
-        table.append([labels[key] + fb, _q(r["final"]), *[_q(t) for t in r["trace"][:-1]],
+        table.append([labels[key] + fb, md.quartiles(r["final"]),
+                      *[md.quartiles(t) for t in r["trace"][:-1]],
                       corr, f"{r['cpu_mean']:.0f} s",
                       f"{r['online_suggest_cpu']:.1f} s"])
     ratio_rows = []
@@ -410,15 +379,15 @@ def render(data: dict[str, Any], command: str | None = None) -> str:
         f"evaluations. Online-only: a plain `Experiment`, {z['initial_online']} start-design "
         f"points then {z['batches']} x `suggest(n={z['online_batch']})` ({n_online} online "
         f"evaluations, the same start design). Regret = best online value observed − f*; "
-        f"{_seeds_text(meta['seeds'])}, paired (same `seed=`). Task correlation: "
+        f"{md.seeds_text(meta['seeds'])}, paired (same `seed=`). Task correlation: "
         f"`exp.task_correlation()[\"y\"][\"online\"][\"offline\"]` at the end of the run.",
         "",
-        _table(header, table),
+        md.table(header, table),
         "",
         "Multi-task / online-only, final online regret (ratio of the medians; the median of "
         "the per-seed ratios; seeds where multi-task is better):",
         "",
-        _table(["offline function", "ratio of medians", "median per-seed ratio",
+        md.table(["offline function", "ratio of medians", "median per-seed ratio",
                 "multi-task better", "target", ""], ratio_rows),
     ]
     return "\n".join(lines)

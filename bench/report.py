@@ -29,6 +29,7 @@ from typing import Any
 
 import numpy as np
 
+from bench import markdown as md
 from bench.methods import LABELS
 from bench.problems import PROBLEMS
 
@@ -213,12 +214,6 @@ def _r(x: float) -> str:
     return f"**{text}**" if x > 2 else text  # worse than 2x the reference: bold
 
 
-def _table(header: list[str], rows: list[list[str]]) -> str:
-    lines = ["| " + " | ".join(header) + " |", "|" + "|".join("---" for _ in header) + "|"]
-    lines += ["| " + " | ".join(r) + " |" for r in rows]
-    return "\n".join(lines)
-
-
 # --------------------------------------------------------------------- figures
 COLORS = {"axnb": "#d62728", "ax": "#1f77b4", "gp": "#2ca02c", "tpe": "#9467bd",
           "sobol": "#7f7f7f"}
@@ -384,7 +379,7 @@ def micro_section(micro: dict[str, Any] | None) -> str:
                          ",".join(sorted(set(r["sources"]))),
                          _t(a["median"]) if a else "—",
                          _r(ratio(r["median"], a["median"])) if a else "—"])
-        out.append(_table(["observations", "axnb suggest (median of 3)", "each",
+        out.append(md.table(["observations", "axnb suggest (median of 3)", "each",
                            "source", "Ax get_next_trials", "axnb / Ax"], rows))
         out.append("")
         out.append("Each `suggest()` is followed by `complete()`, so the three calls see n, n+1, "
@@ -409,7 +404,7 @@ def micro_section(micro: dict[str, Any] | None) -> str:
             rows.append([f"{big['trials']:,}", f"{big['file_mb']:.1f} MB",
                          _t(big["load_median"]), _t(big["load_unchecked_median"]),
                          "—", "—", "—"])
-        out.append(_table(
+        out.append(md.table(
             ["trials", "file", "`axnb.load(path)` + `.trials`", "load without the content check",
              "`exp.complete(...)`", "`exp.attach(...)`", "`exp.save()` (folds the journal)"],
             rows))
@@ -422,7 +417,7 @@ def micro_section(micro: dict[str, Any] | None) -> str:
     imp = micro.get("import")
     out += ["", "### `import axnb`", ""]
     if isinstance(imp, dict) and "error" not in imp:
-        out.append(_table(
+        out.append(md.table(
             ["`python -c 'import axnb'` minus bare python", "`-X importtime` (axnb, cumulative)",
              "heavy modules loaded by the import"],
             [[_t(imp["net_s"]), _t(imp["importtime_axnb_s"] or math.nan),
@@ -435,7 +430,7 @@ def micro_section(micro: dict[str, Any] | None) -> str:
     first = micro.get("first_suggest")
     if isinstance(first, dict) and "error" not in first:
         out += ["", "### First suggestion of a fresh process", ""]
-        out.append(_table(
+        out.append(md.table(
             ["4 parameters", "`import axnb`", "5 start-design trials (first-use imports)",
              "first model suggestion (BoTorch imports, fit)", "second", "process"],
             [[name, _t(r["import_s"]), _t(r["start_design_s"]), _t(r["first_model_s"]),
@@ -445,7 +440,7 @@ def micro_section(micro: dict[str, Any] | None) -> str:
     out += ["", "### Contour and dashboard", ""]
     contour, dash = micro.get("contour"), micro.get("dashboard")
     if isinstance(contour, dict) and "error" not in contour:
-        out.append(_table(
+        out.append(md.table(
             ["contour (200 obs, 6-D, 50x50)", "compute, fit cached", "compute with the fit",
              "GP fit alone", "draw"],
             [["`compute_contour` / `draw_contour`", _t(contour["contour_warm"]),
@@ -454,7 +449,7 @@ def micro_section(micro: dict[str, Any] | None) -> str:
         out.append(f"contour: failed\n\n```\n{_tail(contour)}\n```")
     out.append("")
     if isinstance(dash, dict) and "error" not in dash:
-        out.append(_table(
+        out.append(md.table(
             ["dashboard at 200 trials", "`dash.refresh()` after one completed trial",
              "`complete()` to the selected tab redrawn (target < 0.3 s)",
              "`complete()` to every tab refreshed"],
@@ -530,7 +525,7 @@ def write_report(results: list[dict[str, Any]], micro: dict[str, Any] | None, co
                else f"{prob.optimum:.6g}")
         prow.append([f"`{p}`", str(prob.dim), space, str(prob.budget), opt,
                      " ".join(c.text for c in prob.constraints) or "—", prob.note or "—"])
-    lines.append(_table(["problem", "d", "parameters", "trials", "optimum", "constraint",
+    lines.append(md.table(["problem", "d", "parameters", "trials", "optimum", "constraint",
                          "notes"], prow))
     lines += [
         "",
@@ -562,7 +557,7 @@ def write_report(results: list[dict[str, Any]], micro: dict[str, Any] | None, co
                 cell += f" ({s['runs'] - s['ok']} failed)"
             row.append(cell)
         rows.append(row)
-    lines.append(_table(["problem"] + [LABELS[m] for m in methods], rows))
+    lines.append(md.table(["problem"] + [LABELS[m] for m in methods], rows))
     mo = [p for p in problems if PROBLEMS[p].multi_objective]
     for p in mo:
         lines.append("")
@@ -593,7 +588,7 @@ def write_report(results: list[dict[str, Any]], micro: dict[str, Any] | None, co
                        f"{_t(s['gen_median'])} (wall {_t(s['gen_wall_median'])}); "
                        f"run {_t(s['gen_total_median'])}")
         rows.append(row)
-    lines.append(_table(["problem"] + [LABELS[m] for m in methods], rows))
+    lines.append(md.table(["problem"] + [LABELS[m] for m in methods], rows))
 
     refs = [r for r in REFERENCES if r in methods]
     if refs:
@@ -623,7 +618,7 @@ def write_report(results: list[dict[str, Any]], micro: dict[str, Any] | None, co
                     geo.append(_r(float(np.exp(np.mean(np.log(vals))))) if vals else "—")
             rows.append(geo)
             lines += [f"**Relative to {LABELS[ref]}** (score = final score ratio, time = "
-                      "median generation CPU time per trial ratio)", "", _table(header, rows),
+                      "median generation CPU time per trial ratio)", "", md.table(header, rows),
                       ""]
 
     lines += ["## Figures", ""]

@@ -57,6 +57,7 @@ from typing import Any  # noqa: E402
 
 import numpy as np  # noqa: E402
 
+from bench import markdown as md  # noqa: E402
 from bench import sections  # noqa: E402
 from bench.run import _init_worker, apply_overrides, parse_overrides  # noqa: E402
 
@@ -332,12 +333,6 @@ def summarize(runs: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
 
 
 # --------------------------------------------------------------------------- markdown
-def _table(header: list[str], rows: list[list[str]]) -> str:
-    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
-    lines += ["| " + " | ".join(r) + " |" for r in rows]
-    return "\n".join(lines)
-
-
 def _g(x: float) -> str:
     if x == 0:
         return "0"
@@ -416,13 +411,13 @@ def render(summary: dict[str, dict[str, Any]], meta: dict[str, Any]) -> str:
         "plus its `suggest_float` calls. Optuna GP runs stop once their generation CPU passes "
         f"{meta.get('gp_budget', GP_BUDGET):.0f} s (marked \"capped\").",
         "",
-        _table(header, rows),
+        md.table(header, rows),
         "",
         "Every run at a few trials, finished or not (a capped GP run stops before 500): "
         "median over the runs that reached the trial of the best-so-far regret / the "
         "cumulative generation CPU time (number of runs).",
         "",
-        _table(["problem", "method", *[f"trial {k}" for k in ks]], cp_rows),
+        md.table(["problem", "method", *[f"trial {k}" for k in ks]], cp_rows),
         "",
         "Figures: `bench/figures/scale_regret.png` (best-so-far regret against the trial, "
         "median over seeds, band min–max, log y) and `bench/figures/scale_regret_time.png` "
