@@ -29,6 +29,11 @@ def test_length_schedule_grows_after_successes_and_shrinks_after_failures():
     assert trust.length(fails, d, start) == trust.LENGTH_INIT
     # the patience grows with the dimension
     assert trust.length([0.0, 1.0] + [0.0] * 4, 6, start) == trust.LENGTH_INIT
+    # values not counted (attached trials) only raise the best so far
+    assert trust.length([0.0, 1.0, 0.0, 0.0, 0.0, 0.0], d, start,
+                        [True, True, False, True, True, True]) == trust.LENGTH_INIT
+    assert trust.length([0.0, 1.0, 5.0, 2.0, 3.0, 4.0, 4.5], d, start,
+                        [True, True, False, True, True, True, True]) == trust.LENGTH_INIT / 2
 
 
 def test_box_follows_lengthscales_and_stays_in_the_cube():
@@ -153,3 +158,21 @@ def test_trust_region_refits_at_anchors_only(tmp_path, monkeypatch):
         t = exp.suggest()
         exp.complete(t, _sphere(t.parameters))
     assert exp.engine.cache.fits - fits == 2  # anchors 11 and 13 (their warped GP each)
+
+
+def test_attached_history_does_not_shrink_the_region(tmp_path, monkeypatch):
+    """Attached trials (source "manual") move the centre, not the side: 40 attached random
+    points give a first region of side ``LENGTH_INIT``, centred on the best of them."""
+    monkeypatch.setattr(trust, "FROM", 20)
+    exp = axnb.Experiment("tr", [axnb.Range(f"x{i}", 0.0, 1.0) for i in range(3)],
+                          objective="f", seed=0, path=tmp_path / "h.json")
+    rng = np.random.default_rng(0)
+    for _ in range(40):
+        p = {f"x{i}": float(v) for i, v in enumerate(rng.random(3))}
+        exp.attach(p, {"f": _sphere(p)})
+    r = exp.engine._trust_region(exp.trials, {}, None, None)
+    assert r is not None and r.size == trust.LENGTH_INIT
+    best = min(exp.trials, key=lambda t: t.result["f"][0])
+    assert np.allclose(r.centre, exp.engine.encoder.encode(best.parameters))
+    t = exp.suggest()
+    assert t.source == "model"

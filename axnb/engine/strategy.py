@@ -533,8 +533,10 @@ class Engine:
         if not trust.applies(d.n):
             return None
         order = np.argsort(d.trial_indices, kind="stable")
+        index = [d.trial_indices[k] for k in order]
+        source = {t.index: t.source for t in trials}
         return trust.region(np.asarray(d.X)[order], p.objectives[0].sign * np.asarray(d.Y)[order],
-                            [d.trial_indices[k] for k in order])
+                            index, counted=[source.get(i) == "model" for i in index])
 
     def _trust_box(self, trials: Sequence[Trial], region: trust.Region
                    ) -> tuple[np.ndarray, np.ndarray]:

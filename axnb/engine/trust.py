@@ -9,7 +9,9 @@ model it uses is fitted to the ``LOCAL`` observations nearest that point (the pl
 ``FROM``-th on: it starts at ``LENGTH_INIT``, doubles (up to ``LENGTH_MAX``) after
 ``SUCCESSES`` improvements in a row, halves after ``max(4, d)`` failures in a row and restarts
 at ``LENGTH_INIT`` below ``LENGTH_MIN``. An improvement beats the best so far by more than
-1e-3 of its magnitude.
+1e-3 of its magnitude. Only the engine's own suggestions (source "model") count as successes
+or failures: attached or manual trials move the best point, not the side (a history of 1,000
+attached random trials does not shrink the first region).
 
 The model's hyperparameters are refitted only at "anchor" counts of observations (``FROM + 1``,
 then each ``REFIT_GROWTH`` larger than the last; None: at every count): between two anchors the
@@ -52,10 +54,11 @@ class Region:
     size: float
 
 
-def region(X: np.ndarray, values: np.ndarray, trials: Sequence[int], start: int | None = None
-           ) -> Region | None:
+def region(X: np.ndarray, values: np.ndarray, trials: Sequence[int], start: int | None = None,
+           counted: Sequence[bool] | None = None) -> Region | None:
     """The trust region of observations ``X`` (unit cube, in trial order) with maximized
-    ``values`` of trials ``trials``; None at most ``start`` (``FROM``) observations."""
+    ``values`` of trials ``trials``; None at most ``start`` (``FROM``) observations.
+    ``counted``: which observations the side's schedule counts (default all)."""
     start = FROM if start is None else start
     n = len(values)
     if not applies(n, start):
@@ -68,7 +71,7 @@ def region(X: np.ndarray, values: np.ndarray, trials: Sequence[int], start: int 
 
     a = anchor(n, start)
     return Region(local(n), None if a == n else local(a), X[int(np.argmax(values))],
-                  length(values, X.shape[1], start))
+                  length(values, X.shape[1], start, counted))
 
 
 def anchor(n: int, start: int) -> int:
@@ -88,16 +91,22 @@ def applies(n: int, start: int | None = None) -> bool:
     return start is not None and n > start
 
 
-def length(values: Sequence[float], dim: int, start: int) -> float:
+def length(values: Sequence[float], dim: int, start: int,
+           counted: Sequence[bool] | None = None) -> float:
     """The side factor after replaying ``values`` (maximized, in trial order) from index
-    ``start`` on (see module doc)."""
+    ``start`` on (see module doc); ``counted``: which values count (default all), the
+    others only raise the best so far."""
     v = np.asarray(values, dtype=float)
     if len(v) <= start:
         return LENGTH_INIT
+    count = np.ones(len(v), dtype=bool) if counted is None else np.asarray(counted, dtype=bool)
     best = float(np.max(v[:start])) if start > 0 else -np.inf
     size, wins, losses = LENGTH_INIT, 0, 0
     patience = max(4, dim)
-    for y in v[start:]:
+    for y, c in zip(v[start:], count[start:]):
+        if not c:
+            best = max(best, float(y))
+            continue
         if y > best + 1e-3 * abs(best):
             wins, losses = wins + 1, 0
         else:
