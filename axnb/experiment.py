@@ -1346,9 +1346,14 @@ class Experiment:
         """Counts by status, how many completed trials are excluded and how many are outside
         the search space since ``change_parameters`` (both left out of the model), the best
         observed objective value so far (of the trials the model uses) and the number of
-        bandit rounds (of ``trials``; default: all, with what other processes wrote)."""
+        bandit rounds (of ``trials``; default: all, with what other processes wrote). Long
+        runs add ``trust_region`` (see ``axnb.engine.trust``): the trial at the centre of the
+        region the next suggestion searches, its side factor and the trials its model sees."""
         trials = self.trials if trials is None else trials
         out = self._counts(trials)
+        region = self.engine.trust_region(trials)
+        if region is not None:
+            out["trust_region"] = region
         if self.tasks:
             out["tasks"] = {name: sum((t.task or self.tasks[0]) == name for t in trials)
                             for name in self.tasks}

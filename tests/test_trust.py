@@ -176,3 +176,7 @@ def test_attached_history_does_not_shrink_the_region(tmp_path, monkeypatch):
     assert np.allclose(r.centre, exp.engine.encoder.encode(best.parameters))
     t = exp.suggest()
     assert t.source == "model"
+    assert exp.summary()["trust_region"] == {"centre_trial": best.index,
+                                             "side": trust.LENGTH_INIT, "local_trials": 40}
+    monkeypatch.setattr(trust, "FROM", None)
+    assert "trust_region" not in exp.summary()

@@ -538,6 +538,17 @@ class Engine:
         return trust.region(np.asarray(d.X)[order], p.objectives[0].sign * np.asarray(d.Y)[order],
                             index, counted=[source.get(i) == "model" for i in index])
 
+    def trust_region(self, trials: Sequence[Trial]) -> dict[str, Any] | None:
+        """The trust region the next suggestion uses (``trust``): the trial at its centre,
+        its side factor (the box spans ``side`` times the normalized lengthscales,
+        ``trust.box``) and how many trials its model sees; None when suggestions search the
+        whole space."""
+        r = self._trust_region(trials, {}, None, None)  # data only: no lock, no model
+        if r is None:
+            return None
+        return {"centre_trial": r.centre_trial, "side": round(float(r.size), 6),
+                "local_trials": len(r.keep)}
+
     def _trust_box(self, trials: Sequence[Trial], region: trust.Region
                    ) -> tuple[np.ndarray, np.ndarray]:
         """The trust region's corners, shaped by the lengthscales of its model."""

@@ -45,12 +45,13 @@ REFIT_GROWTH: float | None = 0.05
 @dataclass(frozen=True)
 class Region:
     """A trust region: the trials its model is fitted to (``keep``), those whose fit gives
-    its hyperparameters (``anchor``; None: ``keep``'s own), its centre (unit cube) and side
-    factor."""
+    its hyperparameters (``anchor``; None: ``keep``'s own), its centre (unit cube), the trial
+    there and the side factor."""
 
     keep: frozenset[int]
     anchor: frozenset[int] | None
     centre: np.ndarray
+    centre_trial: int
     size: float
 
 
@@ -69,8 +70,8 @@ def region(X: np.ndarray, values: np.ndarray, trials: Sequence[int], start: int 
         centre = X[int(np.argmax(values[:m]))]
         return frozenset(int(i) for i in index[nearest(X[:m], centre, LOCAL)])
 
-    a = anchor(n, start)
-    return Region(local(n), None if a == n else local(a), X[int(np.argmax(values))],
+    a, best = anchor(n, start), int(np.argmax(values))
+    return Region(local(n), None if a == n else local(a), X[best], int(index[best]),
                   length(values, X.shape[1], start, counted))
 
 

@@ -753,7 +753,7 @@ class Panel(Snapshot, FollowingBox):
             changed = self._follow_space()
             if changed:
                 self._say(changed)
-            s = exp.summary(trials)
+            s = exp._counts(trials)  # summary() without what needs a model (tasks' fits)
             best = s["best_observed"]
             best_text = (
                 ""
