@@ -109,3 +109,26 @@ def test_micro_reports_the_first_suggestion_of_a_fresh_process():
                                                    "two objectives": dict(row, process_s=2.3)}})
     assert "### First suggestion of a fresh process" in text
     assert "| one objective | " in text and "| two objectives | " in text and "2.30 s" in text
+
+
+def test_micro_scale_table_says_which_model_each_size_used():
+    """bench.micro's scale table labels the sizes where the subset and the trust region apply
+    and says when Optuna was not run."""
+    from bench import micro
+
+    def row(n, subset, trust, optuna):
+        return {"n": n, "subset": subset, "trust": trust, "suggest_cpu": 0.3, "suggest_wall": 0.4,
+                "contour_cpu": 1.0, "contour_wall": 1.1, "contour_cached_cpu": 0.2,
+                "contour_cached_wall": 0.2, "predict_cpu": 0.5, "predict_wall": 0.6,
+                "optuna": optuna, "optuna_over_axnb": optuna.get("cpu", 0) / 0.3 or None}
+
+    text = micro.scale_markdown({"rows": [
+        row(200, False, False, {"cpu": 0.09, "wall": 0.1}),
+        row(2000, True, True, {"cpu": 27.6, "wall": 28.0}),
+        row(10000, True, True, {"skipped": True, "estimate_cpu": 2252.0})]})
+    lines = text.splitlines()
+    assert lines[2].startswith("| 200 | 0.30 s (0.40 s) | 0.09 s (0.10 s) | 0.3 |")
+    assert lines[3].startswith("| 2,000 (subset; trust region) | 0.30 s (0.40 s) | 27.60 s")
+    assert "| 92.0 |" in lines[3]
+    assert lines[4].startswith("| 10,000 (subset; trust region) |")
+    assert "not run (est. 2252 s from the scaling) | — |" in lines[4]
