@@ -29,7 +29,8 @@ LOWEST_PIP  := $(LOWEST)/bin/pip install --quiet --progress-bar off
 # feature warns "axnb: ..." (RuntimeWarning); -W makes that an error instead of a silent pass.
 LOWEST_TESTS := tests/test_engine.py tests/test_experiment.py tests/test_space.py \
 	tests/test_constraints.py tests/test_loop.py tests/test_persistence.py \
-	tests/test_widgets_dashboard.py tests/test_dashboard_weight.py tests/test_widgets_panel.py
+	tests/test_widgets_dashboard.py tests/test_dashboard_weight.py tests/test_widgets_panel.py \
+	tests/test_trust.py
 
 # .venv-saas (`make test-saas`): the test venv plus axnb's "saas" extra (JAX and NumPyro, ~400
 # MB), for the fully Bayesian SAAS plug-in. A .pth file puts .venv's packages on its path, so
