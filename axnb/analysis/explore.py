@@ -715,9 +715,11 @@ def describe_hyperparameters(exp: Experiment, fitted: FittedModel, metric: str) 
     import torch
     from gpytorch.likelihoods import FixedNoiseGaussianLikelihood
 
+    from axnb.engine.models import kernel_lengthscales
+
     model = fitted.models[metric]
     encoder = fitted.encoder
-    numeric, categorical = _lengthscales(model)
+    numeric, categorical = kernel_lengthscales(model)
     std = 1.0
     tf = getattr(model, "outcome_transform", None)
     if tf is not None and hasattr(tf, "stdvs"):
@@ -789,31 +791,6 @@ def _lengthscale_words(p: Any, ls_u: float, metric: str, scales: dict) -> str:
     scales[p.name] = length
     return (f"<b>{p.name}</b>: the model thinks {metric} changes over about {fmt(length)} in "
             f"{p.name} (its range is {fmt(width)} wide; {hint}).")
-
-
-def _lengthscales(model: Any) -> tuple[dict[int, float], dict[int, float]]:
-    """Encoded column -> lengthscale of the first stationary kernel over it, and of the first
-    categorical kernel (``MixedSingleTaskGP``)."""
-    try:
-        from botorch.models.kernels.categorical import CategoricalKernel
-    except ImportError:  # pragma: no cover
-        CategoricalKernel = ()  # type: ignore[assignment]
-    d = model.train_inputs[0].shape[-1]
-    numeric: dict[int, float] = {}
-    categorical: dict[int, float] = {}
-    for mod in model.covar_module.modules():
-        if not getattr(mod, "has_lengthscale", False) or mod.lengthscale is None:
-            continue
-        dims = mod.active_dims
-        dims = list(range(d)) if dims is None else [int(i) for i in dims]
-        ls = mod.lengthscale.detach()  # a fully Bayesian model: one row per MCMC sample
-        ls = ls.reshape(-1, ls.shape[-1]).median(dim=0).values.tolist()
-        if len(ls) == 1:
-            ls = ls * len(dims)
-        target = categorical if isinstance(mod, CategoricalKernel) else numeric
-        for j, v in zip(dims, ls):
-            target.setdefault(j, float(v))
-    return numeric, categorical
 
 
 # --------------------------------------------------------------------- drawing

@@ -297,21 +297,37 @@ def _fit_mll(model: Any, max_attempts: int, ftol: float) -> None:
 DIRECT_DIFFERENCES = 40_000
 
 
-def lengthscales(model: Any) -> np.ndarray:
-    """Lengthscale of each input column: the first kernel with a lengthscale that covers it
-    (1.0 where none does)."""
+def kernel_lengthscales(model: Any) -> tuple[dict[int, float], dict[int, float]]:
+    """Encoded column -> lengthscale of the first stationary kernel over it, and of the first
+    categorical kernel (``MixedSingleTaskGP``); the median over the samples of a fully
+    Bayesian model."""
+    try:
+        from botorch.models.kernels.categorical import CategoricalKernel
+    except ImportError:  # pragma: no cover
+        CategoricalKernel = ()  # type: ignore[assignment]
     d = model.train_inputs[0].shape[-1]
-    out = np.full(d, np.nan)
+    numeric: dict[int, float] = {}
+    categorical: dict[int, float] = {}
     for mod in model.covar_module.modules():
         if not getattr(mod, "has_lengthscale", False) or mod.lengthscale is None:
             continue
-        dims = list(range(d)) if mod.active_dims is None else [int(i) for i in mod.active_dims]
-        ls = mod.lengthscale.detach().reshape(-1, mod.lengthscale.shape[-1])[0].numpy()
-        ls = np.resize(ls, len(dims))
+        dims = mod.active_dims
+        dims = list(range(d)) if dims is None else [int(i) for i in dims]
+        ls = mod.lengthscale.detach()  # a fully Bayesian model: one row per MCMC sample
+        ls = ls.reshape(-1, ls.shape[-1]).median(dim=0).values.tolist()
+        if len(ls) == 1:
+            ls = ls * len(dims)
+        target = categorical if isinstance(mod, CategoricalKernel) else numeric
         for j, v in zip(dims, ls):
-            if np.isnan(out[j]):
-                out[j] = float(v)
-    return np.where(np.isnan(out), 1.0, out)
+            target.setdefault(j, float(v))
+    return numeric, categorical
+
+
+def lengthscales(model: Any) -> np.ndarray:
+    """Lengthscale of each input column from its stationary kernel (``kernel_lengthscales``;
+    1.0 where none covers it)."""
+    numeric, _ = kernel_lengthscales(model)
+    return np.array([numeric.get(j, 1.0) for j in range(model.train_inputs[0].shape[-1])])
 
 
 def dense_kernel(kernel: Any) -> Callable[[Any, Any], Any]:
@@ -800,10 +816,18 @@ def refit_anchor(n: int, limit: int) -> int:
     subset's size) on, else the largest anchor ``a <= n`` of ``REFIT_FROM``,
     ``a + max(1, int(a * REFIT_GROWTH))``, ... A function of ``n`` alone, so the same data
     give the same model in any process."""
-    if REFIT_FROM is None or n <= REFIT_FROM or n >= limit or REFIT_GROWTH <= 0:
+    if REFIT_FROM is None or n <= REFIT_FROM or n >= limit:
         return n
-    a = REFIT_FROM
-    while (b := a + max(1, int(a * REFIT_GROWTH))) <= n:
+    return growth_anchor(n, REFIT_FROM, REFIT_GROWTH)
+
+
+def growth_anchor(n: int, first: int, growth: float | None) -> int:
+    """The largest of ``first``, ``a + max(1, int(a * growth))`` after each ``a``, ... that is
+    at most ``n`` (``n`` itself below ``first`` or without growth)."""
+    if n < first or not growth or growth <= 0:
+        return n
+    a = first
+    while (b := a + max(1, int(a * growth))) <= n:
         a = b
     return a
 

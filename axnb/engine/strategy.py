@@ -505,7 +505,7 @@ class Engine:
             exact = self._exact_rows(trials, task, region)
             if exact is not None:
                 avoid += list(exact)
-            box = None if region is None else self._trust_box(trials, region)
+            box = None if region is None else self._trust_box(acqf, region)
             return self.optimizer.optimize(
                 acqf, n, pins, pending,
                 np.asarray(avoid).reshape(-1, self.encoder.d) if avoid else None, box,
@@ -530,8 +530,6 @@ class Engine:
                 or len(self.encoder.cont_dims) != self.encoder.d):
             return None
         d = M.collect(self.encoder, trials, p.objectives[0].metric)
-        if not trust.applies(d.n):
-            return None
         order = np.argsort(d.trial_indices, kind="stable")
         index = [d.trial_indices[k] for k in order]
         source = {t.index: t.source for t in trials}
@@ -549,15 +547,13 @@ class Engine:
         return {"centre_trial": r.centre_trial, "side": round(float(r.size), 6),
                 "local_trials": len(r.keep)}
 
-    def _trust_box(self, trials: Sequence[Trial], region: trust.Region
-                   ) -> tuple[np.ndarray, np.ndarray]:
-        """The trust region's corners, shaped by the lengthscales of its model."""
+    @staticmethod
+    def _trust_box(acqf: Any, region: trust.Region) -> tuple[np.ndarray, np.ndarray]:
+        """The trust region's corners, shaped by the lengthscales of the acquisition's model
+        (the region's GP of the one objective)."""
         from axnb.engine import models as M
 
-        metric = self.problem.objectives[0].metric
-        fitted = self._fitted(trials, [metric], region=region)
-        assert fitted is not None
-        return trust.box(region.centre, M.lengthscales(fitted.model_list([metric])), region.size)
+        return trust.box(region.centre, M.lengthscales(acqf.model), region.size)
 
     def _exact_rows(self, trials: Sequence[Trial], task: int | None = None,
                     region: trust.Region | None = None) -> np.ndarray | None:
@@ -682,12 +678,14 @@ class Engine:
         for m, d in data.items():
             warp = self._warp(m, d)
             dw = M.warped(d, warp) if warp is not None else None
-            # Long runs: hyperparameters of the data's first ``a`` observations (the anchor's
-            # own warp), refitted at a few counts only (``models.refit_anchor``).
-            a = M.refit_anchor(d.n, subset.LIMIT)
-            first = M.head(d, a) if a < d.n else None
+            # Long runs: hyperparameters of the trials of the anchor (the trust region's, or
+            # the data's first ``a`` observations, ``models.refit_anchor``; its own warp),
+            # refitted at a few counts only.
             if heads is not None:
                 first = heads.get(m)
+            else:
+                a = M.refit_anchor(d.n, subset.LIMIT)
+                first = M.head(d, a) if a < d.n else None
             if dw is None:
                 models[m] = self.cache.get_or_fit(
                     d, cat_dims, self.seed, self.warm_start, self.model_plugin, anchor=first)

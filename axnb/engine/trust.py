@@ -78,12 +78,9 @@ def region(X: np.ndarray, values: np.ndarray, trials: Sequence[int], start: int 
 def anchor(n: int, start: int) -> int:
     """The observation count whose local set's fit gives the hyperparameters at ``n``: the
     largest of ``start + 1``, then each ``REFIT_GROWTH`` larger, that is at most ``n``."""
-    if REFIT_GROWTH is None or REFIT_GROWTH <= 0:
-        return n
-    a = start + 1
-    while (b := a + max(1, int(a * REFIT_GROWTH))) <= n:
-        a = b
-    return a
+    from axnb.engine.models import growth_anchor
+
+    return growth_anchor(n, start + 1, REFIT_GROWTH)
 
 
 def applies(n: int, start: int | None = None) -> bool:
