@@ -97,13 +97,15 @@ def test_trust_region_limits_the_search_and_its_model(tmp_path, monkeypatch):
     assert np.all(row >= lo - 1e-9) and np.all(row <= hi + 1e-9)
     best = exp.engine.encoder.encode(exp.best()[0])
     assert np.all(best >= lo) and np.all(best <= hi)  # centred on the best observed point
+    # plots and predict keep the global model: every observation, not the region's 8
+    assert exp.engine.fit(exp.trials).data["f"].n == 13
     assert axnb.load(tmp_path / "copy" / "e.json").suggest().parameters == t.parameters
 
 
 def test_trust_region_from_200_observations_and_off_with_none(tmp_path, monkeypatch):
     """Trust regions start above 200 observations; runs of at most ``FROM`` observations
     suggest exactly what they suggest without them (``FROM = None``)."""
-    assert trust.FROM == 200
+    assert (trust.FROM, trust.LOCAL, trust.REFIT_GROWTH) == (200, 200, 0.05)  # README's
     monkeypatch.setattr(trust, "FROM", None)
     off = _run(tmp_path, 14, "a.json")
     plain = off.suggest().parameters
